@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# One-command, idempotent setup of everything Seaworthy's development and test
+# toolchain needs on a Debian machine, as root:
+#   1. Debian packages (docker.io, debootstrap, ...), installed only when missing;
+#   2. a running Docker engine (systemd when it is PID 1, else dockerd in the background);
+#   3. .venv with the pinned Python requirements, rebuilt only when they change;
+#   4. the checkout resolvable as the collection seaworthy.digitalocean;
+#   5. the local Debian 13 "droplet" image, rebuilt only when its recipe changes.
+# A second run does no work beyond checking, and takes seconds.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- 1. Debian packages -------------------------------------------------------
+# Each entry: a package, and the command whose presence proves it is installed
+# (dpkg may not know about tools that came from elsewhere, e.g. a docker CLI in
+# /usr/local/bin; the engine itself is what we need from docker.io).
+declare -A wanted=(
+  [docker.io]=dockerd
+  [debootstrap]=debootstrap
+  [openssh-client]=ssh
+  [git]=git
+  [curl]=curl
+  [openssl]=openssl
+  [make]=make
+  [iproute2]=ip
+  [iptables]=iptables
+  [shellcheck]=shellcheck
+)
+missing=()
+for pkg in "${!wanted[@]}"; do
+  command -v "${wanted[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  missing+=(python3-venv)
+fi
+step "Debian packages"
+if ((${#missing[@]})); then
+  [ "$(id -u)" = 0 ] || die "need root to install: ${missing[*]}"
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "all present"
+fi
+
+# --- 2. Docker engine ---------------------------------------------------------
+step "Docker engine"
+ensure_dockerd
+
+# --- 3. Python virtual environment -------------------------------------------
+step "Python environment (.venv)"
+req_sum=$(cat requirements.txt constraints.txt | sha256sum | cut -d' ' -f1)
+if [ -x .venv/bin/python ] && [ "$(cat .venv/.requirements.sha256 2>/dev/null)" = "$req_sum" ]; then
+  echo "up to date"
+else
+  python3 -m venv .venv
+  # (this sandbox's pip.conf names index folders that do not exist; hide that noise)
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt \
+    2> >(grep -v "^WARNING: Location .* is ignored" >&2)
+  echo "$req_sum" > .venv/.requirements.sha256
+  echo "installed $(wc -l < constraints.txt) pinned packages"
+fi
+
+# --- 4. The checkout as the collection ----------------------------------------
+step "Collection link"
+link=collections/ansible_collections/seaworthy/digitalocean
+mkdir -p "$(dirname "$link")"
+if [ "$(readlink "$link" 2>/dev/null)" != "../../.." ]; then
+  rm -rf "$link"
+  ln -s ../../.. "$link"
+fi
+echo "$link -> $top"
+
+# --- 5. Local droplet image ---------------------------------------------------
+step "Droplet image"
+scripts/build-droplet-image.sh
+
+step "Setup complete"

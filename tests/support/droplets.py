@@ -1,0 +1,61 @@
+"""Local "droplet" containers: the systemd hosts that stand in for DigitalOcean droplets.
+
+How they are run lives in tests/images/droplet-run.yml (shared with molecule's
+create playbook); this turns it into `docker run` arguments.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+RUN_SPEC = Path(__file__).resolve().parents[1] / "images" / "droplet-run.yml"
+LABEL_OWNER = "io.seaworthy.owner"
+
+
+def run_spec() -> dict:
+    return yaml.safe_load(RUN_SPEC.read_text())
+
+
+def docker_run_args(spec: dict | None = None) -> list[str]:
+    """The `docker run` options that boot the image's systemd without --privileged."""
+    spec = spec or run_spec()
+    args: list[str] = []
+    for cap in spec["capabilities"]:
+        args += ["--cap-add", cap]
+    for opt in spec["security_opts"]:
+        args += ["--security-opt", opt]
+    for rule in spec["device_cgroup_rules"]:
+        args += ["--device-cgroup-rule", rule]
+    args += ["--cgroupns", spec["cgroupns_mode"], "--stop-signal", spec["stop_signal"]]
+    for volume in spec["volumes"]:
+        args += ["-v", volume]
+    for path in spec["tmpfs"]:
+        args += ["--tmpfs", path]
+    return args
+
+
+@dataclass
+class Droplet:
+    name: str
+
+    def exec(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", "exec", self.name, *argv], capture_output=True, text=True, check=check)
+
+    def remove(self) -> None:
+        subprocess.run(["docker", "rm", "-f", "-v", self.name], capture_output=True, check=False)
+
+
+def start(owner: str, network: str | None = None, extra: list[str] | None = None) -> Droplet:
+    """Boot one local droplet labelled with its owner (so a cleanup can find it)."""
+    name = f"seaworthy-{owner}-{uuid.uuid4().hex[:8]}"
+    cmd = ["docker", "run", "-d", "--name", name, "--hostname", name, "--label", f"{LABEL_OWNER}={owner}"]
+    if network:
+        cmd += ["--network", network]
+    cmd += docker_run_args() + (extra or []) + [run_spec()["image"]]
+    subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return Droplet(name)
