@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 GALAXY = yaml.safe_load((REPO / "galaxy.yml").read_text())
 RUNTIME = yaml.safe_load((REPO / "meta/runtime.yml").read_text())
 MODULES = sorted(p.stem for p in (REPO / "plugins/modules").glob("*.py") if p.stem != "__init__")
-ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if p.is_dir())
+ROLES = sorted(p.parent.parent.name for p in REPO.glob("roles/*/tasks/main.yml"))
 
 
 def test_identity():
