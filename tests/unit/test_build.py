@@ -4,13 +4,15 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from tests.support.tools import tool
+
 REPO = Path(__file__).resolve().parents[2]
 NEVER_SHIPPED = (".venv/", ".git/", "collections/", "tests/", "molecule/", "scripts/", ".ci/", "build/", "__pycache__")
 
 
 def test_built_tarball_holds_the_collection_only(tmp_path: Path):
     subprocess.run(
-        ["ansible-galaxy", "collection", "build", "--output-path", str(tmp_path)],
+        [tool("ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path)],
         cwd=REPO,
         check=True,
         capture_output=True,

@@ -9,6 +9,8 @@ import pytest
 import yaml
 from ansible.galaxy.dependency_resolution.versioning import meets_requirements
 
+from tests.support.tools import tool
+
 REPO = Path(__file__).resolve().parents[2]
 GALAXY = yaml.safe_load((REPO / "galaxy.yml").read_text())
 RUNTIME = yaml.safe_load((REPO / "meta/runtime.yml").read_text())
@@ -47,7 +49,7 @@ def test_pinned_ansible_package_satisfies_dependency(collection):
 
 def test_checkout_resolves_as_the_collection():
     out = subprocess.run(
-        ["ansible-galaxy", "collection", "list", "seaworthy.digitalocean", "--format", "json"],
+        [tool("ansible-galaxy"), "collection", "list", "seaworthy.digitalocean", "--format", "json"],
         cwd=REPO,
         capture_output=True,
         text=True,

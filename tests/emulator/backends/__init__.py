@@ -1,0 +1,45 @@
+"""What a resource *is*, behind the API: the emulator's backend interface.
+
+The API layer (resources/) owns the DigitalOcean view of a resource -- its
+JSON, status, actions. A backend makes the resource exist somewhere: in
+memory (the default; addresses and credentials are invented, nothing runs), or
+as real containers, database servers, an S3 server and DNS (EMULATOR_BACKING=docker,
+issue 4). One backend object per family; all share the same store lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .compute import ComputeBackend, MemoryCompute
+from .databases import DatabaseBackend, MemoryDatabases
+from .dns import DnsBackend, MemoryDns
+from .storage import MemoryStorage, StorageBackend
+
+
+@dataclass
+class Backends:
+    compute: ComputeBackend
+    databases: DatabaseBackend
+    storage: StorageBackend
+    dns: DnsBackend
+
+    def reset(self) -> None:
+        for backend in (self.compute, self.databases, self.storage, self.dns):
+            backend.reset()
+
+    def close(self) -> None:
+        for backend in (self.compute, self.databases, self.storage, self.dns):
+            backend.close()
+
+
+def make_backends(config, store) -> Backends:
+    if config.backing == "memory":
+        return Backends(MemoryCompute(), MemoryDatabases(), MemoryStorage(), MemoryDns())
+    if config.backing == "docker":
+        try:
+            from .docker import make_docker_backends
+        except ImportError as exc:
+            raise ValueError("EMULATOR_BACKING=docker is not available in this checkout") from exc
+        return make_docker_backends(config, store)
+    raise ValueError(f"EMULATOR_BACKING must be 'memory' or 'docker', not {config.backing!r}")

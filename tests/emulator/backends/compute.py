@@ -1,0 +1,100 @@
+"""Compute backing: where a droplet runs and which addresses it gets."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+
+
+class ComputeBackend:
+    """Interface. Calls happen under the store lock; keep them short or asynchronous."""
+
+    def create(self, droplet: dict, *, user_data: str | None, ssh_public_keys: list[str], vpc: dict | None) -> None:
+        """Start making the droplet exist (returns at once)."""
+
+    def poll_ready(self, droplet: dict) -> dict | None:
+        """`networks` ({"v4": [...], "v6": [...]}) once the droplet is up, else None."""
+        raise NotImplementedError
+
+    def power(self, droplet: dict, on: bool) -> None:
+        """Power the droplet on or off (also used for shutdown)."""
+
+    def reboot(self, droplet: dict) -> None:
+        """Restart the droplet."""
+
+    def resize(self, droplet: dict, size: dict) -> None:
+        """Give the droplet the memory/CPU of `size`."""
+
+    def snapshot(self, droplet: dict, image: dict) -> None:
+        """Make `image` (a snapshot) bootable by later creates."""
+
+    def delete(self, droplet: dict) -> None:
+        """Remove the droplet and what it owns."""
+
+    def reset(self) -> None:
+        """Forget everything (emulator reset)."""
+
+    def close(self) -> None:
+        """Release what the backend started (emulator shutdown)."""
+
+
+class MemoryCompute(ComputeBackend):
+    """Nothing runs; a droplet is ready at once with invented, unique addresses.
+
+    Public IPv4 comes from 198.18.0.0/15 (RFC 2544 benchmarking space: room for
+    a 1,000-droplet fleet, never routed), private IPv4 from the droplet's VPC
+    range, IPv6 from the documentation prefix.
+    """
+
+    PUBLIC = ipaddress.ip_network("198.18.0.0/15")
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self._public = itertools.islice(self.PUBLIC.hosts(), 1, None)
+        self._private: dict[str, itertools.islice] = {}
+        self._ipv6 = itertools.count(1)
+        self._assigned: dict[int, dict] = {}
+
+    def create(self, droplet, *, user_data, ssh_public_keys, vpc):
+        public = str(next(self._public))
+        networks = {
+            "v4": [
+                {
+                    "ip_address": public,
+                    "netmask": "255.254.0.0",
+                    "gateway": str(self.PUBLIC.network_address + 1),
+                    "type": "public",
+                }
+            ],
+            "v6": [],
+        }
+        if vpc:
+            net = ipaddress.ip_network(vpc["ip_range"])
+            pool = self._private.setdefault(vpc["id"], itertools.islice(net.hosts(), 1, None))
+            networks["v4"].append(
+                {
+                    "ip_address": str(next(pool)),
+                    "netmask": str(net.netmask),
+                    "gateway": "<nil>",
+                    "type": "private",
+                }
+            )
+        if "ipv6" in droplet.get("features", []):
+            n = next(self._ipv6)
+            networks["v6"].append(
+                {
+                    "ip_address": f"2001:db8:{n >> 16:x}:{n & 0xFFFF:x}::1",
+                    "netmask": 64,
+                    "gateway": "2001:db8::1",
+                    "type": "public",
+                }
+            )
+        self._assigned[droplet["id"]] = networks
+
+    def poll_ready(self, droplet):
+        return self._assigned.get(droplet["id"])
+
+    def delete(self, droplet):
+        self._assigned.pop(droplet["id"], None)
