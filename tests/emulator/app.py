@@ -224,7 +224,7 @@ class EmulatorApp:
 
     def _dispatch(self, request, request_id, rule, error, rate_headers, violation_msgs) -> tuple[Response, bool]:
         auth = request.headers.get("Authorization", "")
-        scheme, _, token = auth.partition(" ")
+        scheme, _sep, token = auth.partition(" ")
         if scheme.lower() != "bearer" or token not in self.config.tokens:
             return error(401, "Unable to authenticate you", "Unauthorized"), False
 

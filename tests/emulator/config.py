@@ -17,7 +17,7 @@ def _parse_rate_limit(text: str) -> tuple[int | None, int | None]:
     if text.strip().lower() in ("", "off", "none", "0"):
         return None, None
     for part in text.split(","):
-        count, _, unit = part.strip().partition("/")
+        count, _sep, unit = part.strip().partition("/")
         if unit.startswith("min"):
             per_minute = int(count)
         elif unit.startswith("hour"):

@@ -76,7 +76,7 @@ class Store:
     def run_due(self) -> None:
         now = time.monotonic()
         while self._effects and self._effects[0][0] <= now:
-            _, _, effect = heapq.heappop(self._effects)
+            effect = heapq.heappop(self._effects)[2]
             retry = effect()
             if retry is not None:
                 self.schedule(retry, effect)
