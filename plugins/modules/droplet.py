@@ -98,7 +98,9 @@ options:
         through the API; a mismatch is reported as a warning.
     type: bool
   ipv6:
-    description: Enable IPv6 (it cannot be disabled again through the API).
+    description:
+      - Enable IPv6. On an existing droplet this needs it powered off (see O(allow_power_cycle));
+        it cannot be disabled again through the API.
     type: bool
   volumes:
     description: Block storage volumes (ids or names, same region) to attach.
@@ -108,7 +110,9 @@ options:
     description: Project (id or name) the droplet belongs to.
     type: str
   allow_power_cycle:
-    description: Allow powering a running droplet off to resize it (and on again afterwards).
+    description:
+      - Allow powering a running droplet off for a change DigitalOcean only makes while it is off
+        (resize, enabling IPv6), and on again afterwards.
     type: bool
     default: false
   resize_disk:
@@ -293,7 +297,9 @@ class DropletModule(DOModule):
             return
         action = self.client.request("droplet_actions.post", droplet["id"], body)["action"]
         if wait:
-            self.client.wait_action(action, self.params["wait_timeout"], f"{what} of droplet {droplet['name']} ({droplet['id']})")
+            self.client.wait_action(
+                action, self.params["wait_timeout"], f"{what} of droplet {droplet['name']} ({droplet['id']})"
+            )
 
     def power_off(self, droplet):
         if self.check_mode:
@@ -425,21 +431,34 @@ class DropletModule(DOModule):
         size = self.params["size"]
         powered_off_for_resize = False
 
-        if size and droplet["size_slug"] != size:
-            if droplet["status"] != "off":
-                if not self.params["allow_power_cycle"]:
-                    self.module.fail_json(
-                        msg=(
-                            f"droplet {droplet['name']} ({droplet['id']}) is {droplet['status']}: resizing "
-                            f"{droplet['size_slug']} -> {size} needs it powered off. Set allow_power_cycle: true "
-                            "(it is powered on again afterwards) or state: inactive."
-                        )
+        resize = bool(size and droplet["size_slug"] != size)
+        enable_ipv6 = bool(self.params["ipv6"] and "ipv6" not in features)
+        offline_changes = [
+            c
+            for c, needed in (
+                ("resizing " + f"{droplet['size_slug']} -> {size}", resize),
+                ("enabling IPv6", enable_ipv6),
+            )
+            if needed
+        ]
+        if offline_changes and droplet["status"] != "off":
+            if not self.params["allow_power_cycle"]:
+                self.module.fail_json(
+                    msg=(
+                        f"droplet {droplet['name']} ({droplet['id']}) is {droplet['status']}: "
+                        f"{' and '.join(offline_changes)} needs it powered off. Set allow_power_cycle: true "
+                        "(it is powered on again afterwards) or state: inactive."
                     )
-                self.power_off(droplet)
-                powered_off_for_resize = True
+                )
+            self.power_off(droplet)
+            powered_off_for_resize = True
+            after["status"] = "off"
+        if resize:
             self.act(droplet, {"type": "resize", "size": size, "disk": self.params["resize_disk"]}, f"resize to {size}")
             after["size"] = size
-            after["status"] = "off"
+        if enable_ipv6:
+            self.act(droplet, {"type": "enable_ipv6"}, "enable IPv6")
+            after["ipv6"] = True
 
         backups = self.params["backups"]
         if backups is not None and backups != ("backups" in features):
@@ -448,10 +467,7 @@ class DropletModule(DOModule):
         if backups is not False and self.params["backup_policy"] and ("backups" in features or backups):
             self.reconcile_backup_policy(droplet, after)
 
-        if self.params["ipv6"] and "ipv6" not in features:
-            self.act(droplet, {"type": "enable_ipv6"}, "enable IPv6")
-            after["ipv6"] = True
-        elif self.params["ipv6"] is False and "ipv6" in features:
+        if self.params["ipv6"] is False and "ipv6" in features:
             self.warnings.append(f"droplet {droplet['name']}: IPv6 cannot be disabled through the API; left enabled")
         if self.params["monitoring"] is not None and self.params["monitoring"] != ("monitoring" in features):
             self.warnings.append(
@@ -482,7 +498,9 @@ class DropletModule(DOModule):
                     self.client.wait_action(action, self.params["wait_timeout"], f"attaching volume {volume['name']}")
                 after["volume_ids"] = sorted([*after["volume_ids"], volume["id"]])
 
-        want_on = state == "active" or (state == "present" and (powered_off_for_resize or droplet["status"] == "active"))
+        want_on = state == "active" or (
+            state == "present" and (powered_off_for_resize or droplet["status"] == "active")
+        )
         if state == "inactive" and after["status"] != "off":
             self.power_off(droplet)
             after["status"] = "off"
@@ -512,7 +530,7 @@ class DropletModule(DOModule):
         current = {n: self.find(droplets, n) for n in names}
 
         if self.params["state"] == "absent":
-            for name, droplet in current.items():
+            for droplet in current.values():
                 if droplet:
                     self.befores.append(view(droplet))
                     if not self.check_mode:
@@ -575,7 +593,9 @@ class DropletModule(DOModule):
 
     def finish(self, droplets):
         many = self.params["count"] is not None
-        self.diff(self.befores if many else (self.befores or [{}])[0], self.afters if many else (self.afters or [{}])[0])
+        self.diff(
+            self.befores if many else (self.befores or [{}])[0], self.afters if many else (self.afters or [{}])[0]
+        )
         for warning in self.warnings:
             self.module.warn(warning)
         if many:

@@ -9,11 +9,18 @@ violation was recorded (tests that send bad requests on purpose say so).
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin
 
 import yaml
+from jsonschema_path import SchemaPath
+from jsonschema_path.handlers import FileHandler, default_handlers
+from jsonschema_path.handlers.file import FilePathHandler
+from jsonschema_path.loaders import JsonschemaSafeLoader
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from openapi_core.validation.request.validators import V30RequestBodyValidator, V30RequestParametersValidator
@@ -33,6 +40,87 @@ class _ParametersValidator(V30RequestParametersValidator):
     """
 
     schema_validators_factory = SchemaValidatorsFactory(OAS30Validator)
+
+
+class _SpecLoader(yaml.CSafeLoader):
+    """jsonschema-path's safe loader, with YAML 1.2 booleans: only true/false.
+
+    YAML 1.1 also reads on/off/yes/no as booleans, which turns the droplet
+    status enum value `off` into False: every powered-off droplet would then
+    break the contract.
+    """
+
+
+_SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in JsonschemaSafeLoader.yaml_implicit_resolvers.items()
+}
+_SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+class _SpecFileHandler(FilePathHandler):
+    """Reads spec files, spelling out `properties: {$ref: ...}`.
+
+    DigitalOcean's load balancer schemas write `properties: {$ref: 'attributes.yml#/...'}`,
+    a reference to a whole map of properties, which JSON Schema has no place for:
+    openapi-core sees one property named `$ref` and fails on every load balancer
+    request and response. Each referenced property gets its own `$ref` instead.
+    """
+
+    def __call__(self, uri: str):
+        document = super().__call__(uri)
+        self._spell_out(document, uri)
+        return document
+
+    def _spell_out(self, node, uri: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                self._spell_out(item, uri)
+        if not isinstance(node, dict):
+            return
+        properties = node.get("properties")
+        if isinstance(properties, dict) and list(properties) == ["$ref"] and isinstance(properties["$ref"], str):
+            ref = properties["$ref"]
+            target_uri, _, pointer = urljoin(uri, ref).partition("#")
+            target = super().__call__(target_uri)
+            for part in filter(None, pointer.split("/")):
+                target = target[part]
+            node["properties"] = {name: {"$ref": f"{ref}/{name}"} for name in target}
+        for value in node.values():
+            self._spell_out(value, uri)
+
+
+_SPEC_HANDLERS = {**default_handlers, "file": _SpecFileHandler("file", file_handler=FileHandler(_SpecLoader))}
+
+
+def _json_body(request: Request) -> dict:
+    try:
+        body = json.loads(request.get_data(cache=True) or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+# Requests DigitalOcean documents and serves but the spec's request schemas leave
+# out. Each is a documented gap, not a loophole: (method, path pattern, test on
+# the JSON body, where DigitalOcean documents it).
+KNOWN_REQUEST_GAPS = (
+    (
+        "POST",
+        re.compile(r"^/v2/droplets/\d+/actions$"),
+        lambda body: body.get("type") == "change_backup_policy" and isinstance(body.get("backup_policy"), dict),
+        "droplet action change_backup_policy: described in the droplet actions text, missing from its type enum",
+    ),
+)
+
+
+def known_gap(request: Request) -> str | None:
+    for method, path, matches, reason in KNOWN_REQUEST_GAPS:
+        if request.method == method and path.match(request.path) and matches(_json_body(request)):
+            return reason
+    return None
 
 
 @dataclass
@@ -73,11 +161,10 @@ class SpecValidator:
             )
         started = time.perf_counter()
         with spec_path.open() as fh:
-            spec = yaml.load(fh, Loader=yaml.CSafeLoader)
+            spec = yaml.load(fh, Loader=_SpecLoader)  # noqa: S506 -- a CSafeLoader
         spec["servers"] = [{"url": "/"}]  # so requests to 127.0.0.1 match
-        self.api = OpenAPI.from_dict(
-            spec, config=Config(spec_validator_cls=None), base_uri=spec_path.resolve().as_uri()
-        )
+        schema = SchemaPath.from_dict(spec, base_uri=spec_path.resolve().as_uri(), handlers=_SPEC_HANDLERS)
+        self.api = OpenAPI(schema, config=Config(spec_validator_cls=None))
         self._parameters = _ParametersValidator(self.api.spec, base_url=self.api.config.server_base_url)
         self._body = V30RequestBodyValidator(self.api.spec, base_url=self.api.config.server_base_url)
         self.load_seconds = time.perf_counter() - started
@@ -88,7 +175,7 @@ class SpecValidator:
             try:
                 validator.validate(wrapped)
             except Exception as exc:  # openapi-core raises a family of errors; all mean "not per spec"
-                return _explain(exc)
+                return None if known_gap(request) else _explain(exc)
         return None
 
     def check_response(self, request: Request, response: Response) -> str | None:

@@ -28,8 +28,23 @@ class ComputeBackend:
     def snapshot(self, droplet: dict, image: dict) -> None:
         """Make `image` (a snapshot) bootable by later creates."""
 
+    def rebuild(self, droplet: dict, image: dict) -> None:
+        """Reinstall the droplet from `image`, keeping its addresses."""
+
+    def enable_ipv6(self, droplet: dict) -> None:
+        """Give the droplet a public IPv6 address; `poll_ready` reports it from now on."""
+
     def delete(self, droplet: dict) -> None:
         """Remove the droplet and what it owns."""
+
+    def attach_volume(self, droplet: dict, volume: dict) -> None:
+        """Plug the block storage `volume` into the droplet."""
+
+    def detach_volume(self, droplet: dict, volume: dict) -> None:
+        """Unplug `volume` from the droplet (its data stays)."""
+
+    def resize_volume(self, volume: dict) -> None:
+        """Grow the volume to its new `size_gigabytes`."""
 
     def reset(self) -> None:
         """Forget everything (emulator reset)."""
@@ -82,16 +97,22 @@ class MemoryCompute(ComputeBackend):
                 }
             )
         if "ipv6" in droplet.get("features", []):
-            n = next(self._ipv6)
-            networks["v6"].append(
-                {
-                    "ip_address": f"2001:db8:{n >> 16:x}:{n & 0xFFFF:x}::1",
-                    "netmask": 64,
-                    "gateway": "2001:db8::1",
-                    "type": "public",
-                }
-            )
+            networks["v6"].append(self._new_ipv6())
         self._assigned[droplet["id"]] = networks
+
+    def _new_ipv6(self) -> dict:
+        n = next(self._ipv6)
+        return {
+            "ip_address": f"2001:db8:{n >> 16:x}:{n & 0xFFFF:x}::1",
+            "netmask": 64,
+            "gateway": "2001:db8::1",
+            "type": "public",
+        }
+
+    def enable_ipv6(self, droplet):
+        networks = self._assigned.get(droplet["id"])
+        if networks is not None and not networks["v6"]:
+            networks["v6"].append(self._new_ipv6())
 
     def poll_ready(self, droplet):
         return self._assigned.get(droplet["id"])

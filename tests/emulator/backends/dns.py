@@ -18,4 +18,16 @@ class DnsBackend:
 
 
 class MemoryDns(DnsBackend):
-    """Records are only API data."""
+    """Nothing resolves; the zones it was asked to serve are kept for tests to inspect."""
+
+    def __init__(self):
+        self.zones: dict[str, list[dict]] = {}
+
+    def sync_domain(self, domain, records):
+        self.zones[domain] = [dict(r) for r in records]
+
+    def remove_domain(self, domain):
+        self.zones.pop(domain, None)
+
+    def reset(self):
+        self.zones.clear()

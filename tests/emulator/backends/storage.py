@@ -8,8 +8,11 @@ class StorageBackend:
         """The S3 endpoint URL clients use for `region`."""
         return f"https://{region}.digitaloceanspaces.com"
 
-    def add_key(self, access_key: str, secret_key: str) -> None:
-        """Accept this key pair at the S3 endpoint."""
+    def add_key(self, access_key: str, secret_key: str, grants: list[dict] | None = None) -> None:
+        """Accept this key pair at the S3 endpoint, limited to `grants` ({bucket, permission})."""
+
+    def set_grants(self, access_key: str, grants: list[dict]) -> None:
+        """Replace what the key may do (read / readwrite per bucket, or fullaccess)."""
 
     def remove_key(self, access_key: str) -> None:
         """Stop accepting the key."""
@@ -22,4 +25,20 @@ class StorageBackend:
 
 
 class MemoryStorage(StorageBackend):
-    """No S3 server: keys are only API records."""
+    """No S3 server: `keys` records what an S3 endpoint would accept (access key -> secret, grants)."""
+
+    def __init__(self):
+        self.keys: dict[str, dict] = {}
+
+    def add_key(self, access_key, secret_key, grants=None):
+        self.keys[access_key] = {"secret_key": secret_key, "grants": [dict(g) for g in grants or []]}
+
+    def set_grants(self, access_key, grants):
+        # setdefault: a key restored from a state file was never added here
+        self.keys.setdefault(access_key, {"secret_key": None})["grants"] = [dict(g) for g in grants]
+
+    def remove_key(self, access_key):
+        self.keys.pop(access_key, None)
+
+    def reset(self):
+        self.keys.clear()

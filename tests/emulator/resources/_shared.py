@@ -2,12 +2,14 @@
 
 Store tables (kind -> {str(key): resource}), one owner each:
     ssh_keys, images, actions (account/catalog/actions)
-    droplets, volumes, tags (compute)
-    vpcs, firewalls, domains, domain_records, reserved_ips, load_balancers, projects (networking)
+    droplets, backup_policies, droplet_snapshots, volumes, volume_actions, volume_snapshots, tags (compute)
+    vpcs, firewalls, domains, domain_records, reserved_ips, load_balancers, projects,
+    project_resources (networking)
     database_clusters, spaces_keys (databases/storage)
 A family reads another family's table through these helpers or directly, but
 only the owner writes it -- except the default VPC and default project, which
-exist from the first resource that needs them, as on DigitalOcean.
+exist from the first resource that needs them, as on DigitalOcean, and the
+`tags` list of a record tagged through `/v2/tags/{tag}/resources`.
 """
 
 from __future__ import annotations

@@ -92,6 +92,22 @@ def test_resize_needs_permission_to_power_cycle(emulator, play):
     assert play([droplet(name="db", allow_power_cycle=True, **bigger)]).changed == 0
 
 
+def test_ipv6_and_backup_policy_on_an_existing_droplet(emulator, play):
+    assert play([droplet(name="v6", backups=True, **BASE)]).rc == 0
+    refused = play([droplet(name="v6", ipv6=True, **BASE)])
+    assert refused.failed and "enabling IPv6 needs it powered off" in refused.result("d")["msg"]
+    mark = emulator.mark()
+    policy = {"plan": "weekly", "weekday": "FRI", "hour": 8}
+    done = play([droplet(name="v6", ipv6=True, allow_power_cycle=True, backups=True, backup_policy=policy, **BASE)])
+    assert done.rc == 0 and done.changed == 1, done.result("d")
+    final = done.result("d")["droplet"]
+    assert "ipv6" in final["features"] and final["status"] == "active"
+    types = [w["body"]["type"] for w in emulator.writes(mark) if w["path"].endswith("/actions")]
+    assert types == ["shutdown", "enable_ipv6", "change_backup_policy", "power_on"]
+    again = play([droplet(name="v6", ipv6=True, allow_power_cycle=True, backups=True, backup_policy=policy, **BASE)])
+    assert again.changed == 0
+
+
 def test_immutable_attributes_fail_or_recreate(emulator, play):
     first = play([droplet(name="img", **BASE)]).result("d")["droplet"]
     other = {**BASE, "image": "ubuntu-24-04-x64"}
