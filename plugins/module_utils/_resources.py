@@ -50,7 +50,9 @@ def find_project(client, module, ref):
     if not matches:
         module.fail_json(msg=f"project {ref!r} not found (projects: {', '.join(sorted(p['name'] for p in projects))})")
     if len(matches) > 1:
-        module.fail_json(msg=f"project name {ref!r} is ambiguous (ids {', '.join(p['id'] for p in matches)}); use its id")
+        module.fail_json(
+            msg=f"project name {ref!r} is ambiguous (ids {', '.join(p['id'] for p in matches)}); use its id"
+        )
     return matches[0]
 
 
