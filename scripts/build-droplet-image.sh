@@ -25,7 +25,7 @@ command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get instal
 work=$(mktemp -d /var/tmp/seaworthy-rootfs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 packages=$(grep -v -e '^#' -e '^$' "$recipe/packages.txt" | paste -sd, -)
-echo "building $image (recipe $recipe_sum): debootstrap trixie with $packages"
+echo "building $image (recipe $recipe_sum): debootstrap trixie with $packages, then $(grep -v -e '^#' -e '^$' "$recipe/packages-apt.txt" | paste -sd' ' -)"
 start=$SECONDS
 if ! debootstrap --variant=minbase --include="$packages" trixie "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
   tail -n 30 "$work/debootstrap.log" >&2
@@ -33,16 +33,26 @@ if ! debootstrap --variant=minbase --include="$packages" trixie "$work/rootfs" "
 fi
 
 root=$work/rootfs
+extra=$(grep -v -e '^#' -e '^$' "$recipe/packages-apt.txt" | paste -sd' ' -)
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+# shellcheck disable=SC2086 # a word list of package names
+if ! chroot "$root" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $extra" >"$work/apt.log" 2>&1; then
+  tail -n 30 "$work/apt.log" >&2
+  die "installing $extra in the image failed"
+fi
 cp -a "$recipe/rootfs/." "$root/"
 rm -f "$root/etc/apt/sources.list"
-# Per-instance identity is created at boot, not baked into the image.
+# Per-instance identity is created at boot, not baked into the image: cloud-init
+# generates the SSH host keys, droplet-init the machine-id.
 rm -f "$root"/etc/ssh/ssh_host_*
 : >"$root/etc/machine-id"
-chroot "$root" systemctl enable ssh-host-keys.service >/dev/null 2>&1
+mkdir -p "$root/var/lib/cloud/seed/nocloud"
+rm -rf "$root"/var/lib/cloud/instance "$root"/var/lib/cloud/instances
 # Loading kernel modules can never succeed inside a container; masking it makes
 # `systemctl is-system-running` report "running" instead of "degraded".
 chroot "$root" systemctl mask systemd-modules-load.service >/dev/null 2>&1
 chroot "$root" apt-get clean
+: >"$root/etc/resolv.conf"
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
 
 tar -C "$root" -c . | docker import \

@@ -12,6 +12,8 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def pair():
     started = [droplets.start("image-test"), droplets.start("image-test")]
+    for droplet in started:
+        droplet.wait_booted()
     yield started
     for droplet in started:
         droplet.remove()
@@ -30,7 +32,7 @@ def test_image_is_the_recipe_setup_built():
 
 def test_boots_systemd_without_privileged(pair):
     for droplet in pair:
-        state = droplet.exec("systemctl", "is-system-running", "--wait", check=False).stdout.strip()
+        state = droplet.wait_booted()
         assert state == "running", droplet.exec("systemctl", "--failed", "--no-legend", check=False).stdout
         privileged = subprocess.run(
             ["docker", "inspect", droplet.name, "--format", "{{.HostConfig.Privileged}}"],

@@ -7,6 +7,7 @@ create playbook); this turns it into `docker run` arguments.
 from __future__ import annotations
 
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,16 @@ class Droplet:
 
     def exec(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(["docker", "exec", self.name, *argv], capture_output=True, text=True, check=check)
+
+    def wait_booted(self, timeout: float = 90.0) -> str:
+        """Wait until systemd has finished booting; return its final state (running/degraded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.exec("systemctl", "is-system-running", "--wait", check=False).stdout.strip()
+            if state and state not in ("initializing", "starting"):
+                return state
+            time.sleep(0.5)  # systemd's bus is not up yet
+        raise TimeoutError(f"{self.name} did not finish booting within {timeout} s")
 
     def remove(self) -> None:
         subprocess.run(["docker", "rm", "-f", "-v", self.name], capture_output=True, check=False)
