@@ -219,6 +219,7 @@ class EmulatorApp:
         )
         if committed and method in WRITE_METHODS:
             with self.store.lock:
+                self.backends.after_write(self.store)
                 self.store.save()
         return response
 

@@ -44,7 +44,8 @@ class EmulatorConfig:
     rate_per_hour: int | None = 5000
     validate: bool = True  # check every request and response against the OpenAPI spec
     spec_path: Path = DEFAULT_SPEC
-    backing: str = "memory"  # "memory" or (issue 4) "docker"
+    backing: str = "memory"  # "memory" or "docker" (real containers, databases, S3, DNS)
+    image_map: str = ""  # docker backing: "ubuntu-24-04-x64=debian-13-x64,..." boots other slugs on the local image
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -75,6 +76,8 @@ class EmulatorConfig:
             cfg.spec_path = Path(env["DO_OPENAPI_SPEC"])
         if env.get("EMULATOR_BACKING"):
             cfg.backing = env["EMULATOR_BACKING"]
+        if env.get("EMULATOR_IMAGE_MAP"):
+            cfg.image_map = env["EMULATOR_IMAGE_MAP"]
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():
             if key not in known:

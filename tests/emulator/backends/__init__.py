@@ -23,23 +23,28 @@ class Backends:
     databases: DatabaseBackend
     storage: StorageBackend
     dns: DnsBackend
+    docker: object = None  # the docker backing's Docker handle (labels, networks), when in use
 
     def reset(self) -> None:
         for backend in (self.compute, self.databases, self.storage, self.dns):
             backend.reset()
 
+    def after_write(self, store) -> None:
+        for backend in (self.compute, self.databases, self.storage, self.dns):
+            backend.after_write(store)
+
     def close(self) -> None:
         for backend in (self.compute, self.databases, self.storage, self.dns):
             backend.close()
+        if self.docker is not None:
+            self.docker.remove_everything()
 
 
 def make_backends(config, store) -> Backends:
     if config.backing == "memory":
         return Backends(MemoryCompute(), MemoryDatabases(), MemoryStorage(), MemoryDns())
     if config.backing == "docker":
-        try:
-            from .docker import make_docker_backends
-        except ImportError as exc:
-            raise ValueError("EMULATOR_BACKING=docker is not available in this checkout") from exc
+        from .docker import make_docker_backends  # imports the docker layer only when asked for
+
         return make_docker_backends(config, store)
     raise ValueError(f"EMULATOR_BACKING must be 'memory' or 'docker', not {config.backing!r}")

@@ -9,6 +9,13 @@ import itertools
 class ComputeBackend:
     """Interface. Calls happen under the store lock; keep them short or asynchronous."""
 
+    def image_error(self, image: dict) -> str | None:
+        """Why droplets cannot boot `image` here (a 422 message), or None when they can."""
+        return None
+
+    def after_write(self, store) -> None:
+        """Bring derived state (e.g. enforced Cloud Firewalls) in line after any API write."""
+
     def create(self, droplet: dict, *, user_data: str | None, ssh_public_keys: list[str], vpc: dict | None) -> None:
         """Start making the droplet exist (returns at once)."""
 

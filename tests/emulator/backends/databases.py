@@ -24,6 +24,9 @@ POOL_PORT = 25061
 class DatabaseBackend:
     """Interface; calls happen under the store lock."""
 
+    def after_write(self, store) -> None:
+        """Bring derived state in line after any API write (default: nothing to do)."""
+
     @staticmethod
     def new_password() -> str:
         """A password shaped like DigitalOcean's generated ones (AVNS_ prefix)."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 
 class DnsBackend:
+    def after_write(self, store) -> None:
+        """Bring derived state in line after any API write (default: nothing to do)."""
+
     def sync_domain(self, domain: str, records: list[dict]) -> None:
         """Serve exactly `records` for `domain`."""
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 
 class StorageBackend:
+    def after_write(self, store) -> None:
+        """Bring derived state in line after any API write (default: nothing to do)."""
+
     def endpoint(self, region: str) -> str:
         """The S3 endpoint URL clients use for `region`."""
         return f"https://{region}.digitaloceanspaces.com"

@@ -208,6 +208,8 @@ def _plan(ctx, body: dict) -> _Plan:
             422, f"Creating {len(names)} Droplet(s) would exceed your Droplet limit of {ACCOUNT['droplet_limit']}."
         )
     image = _image(store, body.get("image"))
+    if (problem := ctx.backends.compute.image_error(image)) is not None:
+        raise ApiError(422, problem)
     region = _region(body.get("region"), image)
     size = require_size(body.get("size"))
     if (image["min_disk_size"] or 0) > size["disk"]:
