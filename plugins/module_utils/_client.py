@@ -243,7 +243,7 @@ class DOClient:
             raise DOApiError(name, response.status, response.body)
         return response.body
 
-    def list_all(self, name, key, *args, **params):
+    def list_all(self, name, key, /, *args, **params):
         """Every item of a paginated list, `per_page=200`, following pages to the end."""
         items = []
         page = 1

@@ -123,6 +123,10 @@ options:
     description: Replace a droplet whose image, region or VPC differs. Its disk is lost.
     type: bool
     default: false
+  wait_timeout:
+    description: How many seconds to wait for actions and for the droplet to become active.
+    type: int
+    default: 600
 extends_documentation_fragment:
   - seaworthy.digitalocean.common
   - seaworthy.digitalocean.common.wait
