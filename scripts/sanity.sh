@@ -12,8 +12,10 @@ cd "$top"
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
-dest=build/sanity/ansible_collections/seaworthy/digitalocean
-rm -rf build/sanity
+mkdir -p build
+work=$(mktemp -d "$top/build/sanity.XXXXXX") # one copy per run: parallel runs do not collide
+trap 'rm -rf "$work"' EXIT
+dest=$work/ansible_collections/seaworthy/digitalocean
 mkdir -p "$dest"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
   [ -e "$f" ] || continue # deleted in the work tree, not yet in the index

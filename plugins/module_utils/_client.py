@@ -181,7 +181,7 @@ class DOClient:
                 return ApiResponse(None, None, {})
             return ApiResponse(exc.status_code, _body_of(exc.response), exc.response.headers)
 
-    def call(self, name, *args, **kwargs):
+    def call(self, name, /, *args, **kwargs):
         """Run pydo operation `name` ("droplets.get") with the retry policy; return ApiResponse.
 
         `idempotent` (default True) says whether 5xx/transport failures may be retried;
@@ -227,14 +227,14 @@ class DOClient:
             return self._backoff(attempt)
 
     # -- conveniences ----------------------------------------------------------
-    def request(self, name, *args, **kwargs):
+    def request(self, name, /, *args, **kwargs):
         """Call and return the body; raise DOApiError for any non-2xx answer."""
         response = self.call(name, *args, **kwargs)
         if not response.ok:
             raise DOApiError(name, response.status, response.body)
         return response.body
 
-    def fetch(self, name, *args, **kwargs):
+    def fetch(self, name, /, *args, **kwargs):
         """GET one resource; None when it does not exist (404)."""
         response = self.call(name, *args, **kwargs)
         if response.status == 404:
