@@ -113,7 +113,32 @@ KNOWN_REQUEST_GAPS = (
         lambda body: body.get("type") == "change_backup_policy" and isinstance(body.get("backup_policy"), dict),
         "droplet action change_backup_policy: described in the droplet actions text, missing from its type enum",
     ),
+    *(
+        (
+            method,
+            re.compile(r"^/v2/tags/[^/]+/resources$"),
+            lambda body: _tags_databases(body.get("resources")),
+            "tagging a database cluster: resource_type `database` is in the tag endpoints' text, missing from its enum",
+        )
+        for method in ("POST", "DELETE")
+    ),
 )
+
+
+def _tags_databases(resources) -> bool:
+    """A tag (un)assignment whose only off-enum part is resource_type `database`."""
+    documented = ("droplet", "image", "volume", "volume_snapshot", "database")
+    return (
+        isinstance(resources, list)
+        and any(isinstance(r, dict) and r.get("resource_type") == "database" for r in resources)
+        and all(
+            isinstance(r, dict)
+            and set(r) <= {"resource_id", "resource_type"}
+            and isinstance(r.get("resource_id"), str)
+            and r.get("resource_type") in documented
+            for r in resources
+        )
+    )
 
 
 def known_gap(request: Request) -> str | None:
