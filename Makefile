@@ -14,7 +14,7 @@ unexport DIGITALOCEAN_TOKEN DIGITALOCEAN_ACCESS_TOKEN DO_API_TOKEN
 
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help setup test lint ruff yamllint ansible-lint sanity changelog-lint unit integration molecule build emulator demo clean
+.PHONY: help setup test lint ruff yamllint ansible-lint sanity changelog-lint unit integration molecule build emulator emulator-clean demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ build: setup ## Build the collection tarball into build/ and check what it conta
 
 emulator: setup ## Run the DigitalOcean emulator in the foreground (EMULATOR_PORT, EMULATOR_TOKEN, ...)
 	python -m tests.emulator
+
+emulator-clean: ## Remove what emulators' docker backing left behind (EMULATOR_CLEAN_ARGS=--all: cached images too)
+	@scripts/emulator-clean.sh $(EMULATOR_CLEAN_ARGS)
 
 demo: setup ## Start the emulator and run site.yml against it (inventories/local)
 	@echo "make demo: the DigitalOcean emulator and site.yml are not in the collection yet (issues 3 and 12)." >&2; exit 2

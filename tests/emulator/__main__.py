@@ -28,6 +28,15 @@ def main() -> int:
     print(f"API token: {emulator.token}")
     print(f"CA file:   {emulator.ca_cert}   (system CAs + it: {emulator.ca_bundle})")
     print(f"Client environment: source {env_file}")
+    services = emulator.services
+    if "spaces" in services:
+        spaces = services["spaces"]
+        print(f"Spaces (S3): {spaces['endpoint']}   (in droplets also {spaces['regional_endpoint']})")
+    if "dns" in services:
+        print(f"DNS server:  {services['dns']['server']}   (the droplets' resolver; serves /v2/domains)")
+    if "acme" in services:
+        acme = services["acme"]
+        print(f"ACME:        {acme['directory']}   issuing root: {acme['root']}")
     print(
         f"Backing: {config.backing}; spec validation: {'on' if config.validate else 'off'}; "
         f"state file: {config.state_file or 'none (memory only)'}; started in {emulator.startup_seconds:.2f} s",

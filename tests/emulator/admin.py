@@ -34,6 +34,7 @@ def handle_admin(app, request: Request) -> Response:
                 "families": app.families,
                 "base_urls": app.base_urls,
                 "backing": app.config.backing,
+                "services": app.backends.services(),
                 "validate": bool(app.validator),
             },
         )

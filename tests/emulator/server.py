@@ -114,7 +114,13 @@ class Emulator:
             "REQUESTS_CA_BUNDLE": bundle,
             "SSL_CERT_FILE": bundle,
             "CURL_CA_BUNDLE": bundle,
+            **self.app.backends.client_env(),  # docker backing: DIGITALOCEAN_SPACES_ENDPOINT, SEAWORTHY_ACME_*, ...
         }
+
+    @property
+    def services(self) -> dict:
+        """What the backing serves beside the API (docker: `spaces`, `dns`, `acme`); empty in memory."""
+        return self.app.backends.services()
 
     # -- admin API, for tests ------------------------------------------------------
     def _admin(self, method: str, path: str, body=None):

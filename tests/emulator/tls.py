@@ -131,3 +131,36 @@ def make_ca_pem(common_name: str) -> str:
         .sign(key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def issue_certificate(
+    files: TlsFiles, common_name: str, dns_names: list[str], ip_addresses: list[str] = ()
+) -> tuple[bytes, bytes]:
+    """A server certificate from the emulator's test CA: (certificate + CA chain PEM, key PEM).
+
+    For the docker backing's services (Spaces, ACME), whose addresses change
+    with every instance; clients trust them through the same CA file.
+    """
+    ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
+    ca_pem = files.ca_cert.read_bytes()
+    ca_cert = x509.load_pem_x509_certificate(ca_pem)
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    alt_names = [x509.DNSName(n) for n in dns_names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ip_addresses]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=90))
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM) + ca_pem, key_pem

@@ -33,6 +33,20 @@ class Backends:
         for backend in (self.compute, self.databases, self.storage, self.dns):
             backend.after_write(store)
 
+    def services(self) -> dict:
+        """What the backing serves beside the API (docker: Spaces, DNS, ACME), by name: for health and printing."""
+        found: dict = {}
+        for backend in (self.compute, self.databases, self.storage, self.dns):
+            found.update(backend.services() if hasattr(backend, "services") else {})
+        return found
+
+    def client_env(self) -> dict[str, str]:
+        """Environment variables pointing clients at those services (added to Emulator.client_env())."""
+        env: dict[str, str] = {}
+        for backend in (self.compute, self.databases, self.storage, self.dns):
+            env.update(backend.client_env() if hasattr(backend, "client_env") else {})
+        return env
+
     def close(self) -> None:
         for backend in (self.compute, self.databases, self.storage, self.dns):
             backend.close()

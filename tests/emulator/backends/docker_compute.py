@@ -78,6 +78,7 @@ class DockerCompute(ComputeBackend):
         self._public_hosts = None
         self._private_hosts: dict[str, itertools.islice] = {}
         self._firewalls: dict[int, str] = {}  # id -> the ruleset last applied
+        self.dns_servers: list[str] = []  # the emulator's DNS (docker_dns.py), set by make_docker_backends
 
     # -- images ------------------------------------------------------------------------
     def docker_image(self, image: dict) -> str | None:
@@ -105,6 +106,11 @@ class DockerCompute(ComputeBackend):
             hosts = self._private_hosts.setdefault(vpc["id"], itertools.islice(vpc_net["subnet"].hosts(), 1, None))
             private_ip = str(next(hosts))
         return public, public_ip, vpc_net, private_ip
+
+    def allocate_addresses(self, vpc: dict) -> tuple[dict, str, dict, str]:
+        """(public network, public IP, VPC network, private IP) for another family's container
+        (a managed database's server): taken from the droplets' pools, so addresses never collide."""
+        return self._allocate(vpc)
 
     # -- lifecycle -------------------------------------------------------------------------
     def create(self, droplet, *, user_data, ssh_public_keys, vpc):
@@ -142,6 +148,7 @@ class DockerCompute(ComputeBackend):
             public["name"],
             "--ip",
             public_ip,
+            *[arg for server in self.dns_servers for arg in ("--dns", server)],
             image,
         )
         self.docker.run("network", "connect", "--ip", private_ip, vpc_net["name"], container)
