@@ -14,7 +14,7 @@ unexport DIGITALOCEAN_TOKEN DIGITALOCEAN_ACCESS_TOKEN DO_API_TOKEN
 
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help setup test lint ruff yamllint ansible-lint sanity changelog-lint unit integration molecule build emulator emulator-clean demo clean
+.PHONY: help setup test lint ruff yamllint ansible-lint sanity changelog-lint role-docs role-docs-check unit integration molecule build emulator emulator-clean demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ setup: ## Install and start everything the project needs (idempotent)
 test: setup ## Set up, then run every lint gate and test suite (what CI runs)
 	@scripts/run-suites.sh lint unit integration molecule build
 
-lint: setup ## ruff, yamllint, ansible-lint (production), ansible-test sanity, changelog lint
+lint: setup ## ruff, yamllint, ansible-lint (production), ansible-test sanity, changelog lint, role docs
 	@scripts/run-suites.sh lint
 
 ruff:
@@ -43,6 +43,12 @@ sanity: ## ansible-test sanity on a clean copy of the collection
 
 changelog-lint:
 	antsibull-changelog lint
+
+role-docs-check: ## Fail when a role's README or defaults disagree with its meta/argument_specs.yml
+	python scripts/role-docs.py --check
+
+role-docs: ## Regenerate the variables section of every role's README from meta/argument_specs.yml
+	python scripts/role-docs.py
 
 unit: setup ## Fast tests: no containers
 	pytest tests/unit

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.." || exit 1
 steps=()
 for s in "$@"; do
   case $s in
-    lint) steps+=(ruff yamllint ansible-lint sanity changelog-lint) ;;
+    lint) steps+=(ruff yamllint ansible-lint sanity changelog-lint role-docs-check) ;;
     *) steps+=("$s") ;;
   esac
 done
