@@ -8,7 +8,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_TOKEN = "seaworthy-emulator-token"  # documented in README and tests/emulator/README.md
-DEFAULT_SPEC = REPO.parent / "shared" / "do-openapi" / "specification" / "DigitalOcean-public.v2.yaml"
+_SPEC_IN_SHARED = Path("shared", "do-openapi", "specification", "DigitalOcean-public.v2.yaml")
+
+
+def _default_spec() -> Path:
+    """../shared/do-openapi beside the checkout; failing that, beside one of its parents.
+
+    A second clone (CI's, or one made to test a clean checkout) may sit one level deeper
+    than the main checkout; the spec is read in place, never copied into the project.
+    """
+    for parent in REPO.parents:
+        if (parent / _SPEC_IN_SHARED).exists():
+            return parent / _SPEC_IN_SHARED
+    return REPO.parent / _SPEC_IN_SHARED
+
+
+DEFAULT_SPEC = _default_spec()
 
 
 def _parse_rate_limit(text: str) -> tuple[int | None, int | None]:
