@@ -1,0 +1,1 @@
+"""The backup scenario's tests import scenario.py (its machines and helpers)."""

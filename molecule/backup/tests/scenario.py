@@ -1,0 +1,74 @@
+"""What the backup scenario's tests know about its machines and services."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import time
+
+import testinfra
+
+SCENARIO = os.environ["MOLECULE_SCENARIO_NAME"]
+TOOL = "seaworthy-backup"
+
+
+def container_host(name: str):
+    return testinfra.get_host(f"docker://molecule-{SCENARIO}-{name}")
+
+
+DROPLET = container_host("droplet-1")
+CLIENT = container_host("client")
+PG = container_host("pg")
+MARIADB = container_host("mariadb")
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout  # noqa: S603, S607
+
+
+def run(command: str, expect: int | None = 0):
+    result = DROPLET.run(command)
+    if expect is not None:
+        assert result.rc == expect, f"{command}: rc={result.rc}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def tool_json(args: str):
+    return json.loads(run(f"{TOOL} {args}").stdout.strip().splitlines()[-1])
+
+
+def backups(job: str) -> list[dict]:
+    return json.loads(run(f"{TOOL} list {shlex.quote(job)} --json").stdout)
+
+
+def webhooks() -> list[dict]:
+    content = CLIENT.run("cat /var/lib/webhooks.jsonl 2>/dev/null").stdout
+    return [json.loads(line) for line in content.splitlines() if line.strip()]
+
+
+def failures(job: str) -> list[dict]:
+    return [h["body"] for h in webhooks() if h["path"] == "/hook" and h["body"]["job"] == job]
+
+
+def wait_for(predicate, timeout: float = 30, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def psql(database: str, sql: str) -> str:
+    result = PG.run(f"runuser -u postgres -- psql -X -At -d {shlex.quote(database)} -c {shlex.quote(sql)}")
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip()
+
+
+def mariadb(sql: str) -> str:
+    result = MARIADB.run(f"mariadb --batch --skip-column-names -e {shlex.quote(sql)}")
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip()
