@@ -49,10 +49,11 @@ def server(emulator):
 
 @pytest.fixture
 def slow(emulator):
-    """Clusters take 0.3 s to come online or finish a resize (zero elsewhere)."""
+    """Clusters take 1.5 s to come online or finish a resize (zero elsewhere): long enough, even
+    on a loaded machine, for the test to see the in-between state and be refused during it."""
     config = emulator.app.config
     saved = config.delay_database
-    config.delay_database = 0.3
+    config.delay_database = 1.5
     yield
     config.delay_database = saved
 
