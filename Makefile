@@ -12,9 +12,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Tests never read the operator's own DigitalOcean credentials.
 unexport DIGITALOCEAN_TOKEN DIGITALOCEAN_ACCESS_TOKEN DO_API_TOKEN
 
-MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+PYTEST_WORKERS ?= 2
+# The scenarios `make molecule` runs, longest first (two run side by side). proxy and stack
+# are not in the default set yet: their full runs are still being proven (issues 9 and 10);
+# run them with `make molecule MOLECULE_SCENARIOS="proxy stack"`.
+MOLECULE_SCENARIOS ?= host backup monitoring testbed
 
-.PHONY: help setup test lint ruff yamllint ansible-lint sanity changelog-lint role-docs role-docs-check unit integration molecule build emulator emulator-clean demo clean
+.PHONY: help setup test lint ruff yamllint ansible-lint sanity changelog-lint role-docs role-docs-check unit integration molecule build emulator emulator-clean demo demo-clean e2e clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,7 +27,7 @@ setup: ## Install and start everything the project needs (idempotent)
 	@[ -n "$${SEAWORTHY_SETUP_DONE:-}" ] || scripts/setup.sh
 
 test: setup ## Set up, then run every lint gate and test suite (what CI runs)
-	@scripts/run-suites.sh lint unit integration molecule build
+	@scripts/run-suites.sh lint unit integration+molecule build
 
 lint: setup ## ruff, yamllint, ansible-lint (production), ansible-test sanity, changelog lint, role docs
 	@scripts/run-suites.sh lint
@@ -53,11 +57,14 @@ role-docs: ## Regenerate the variables section of every role's README from meta/
 unit: setup ## Fast tests: no containers
 	pytest tests/unit
 
-integration: setup ## Tests against the emulator and local containers
-	pytest tests/integration
+integration: setup ## Tests against the emulator and local containers (PYTEST_WORKERS processes, default 2)
+	pytest tests/integration -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
 
-molecule: setup ## Every molecule scenario: create, converge, idempotence, verify, destroy
-	@for s in $(MOLECULE_SCENARIOS); do echo "==> molecule test -s $$s"; molecule test -s $$s || exit 1; done
+molecule: setup ## Every molecule scenario (MOLECULE_SCENARIOS), MOLECULE_JOBS at a time (default 2)
+	@scripts/molecule-all.sh $(MOLECULE_SCENARIOS)
+
+e2e: setup ## site.yml end to end on the emulator with real backing (inventories/local); not yet in `make test` (~40 min)
+	pytest tests/e2e -m e2e -p no:cacheprovider -s
 
 build: setup ## Build the collection tarball into build/ and check what it contains
 	@scripts/build-collection.sh
@@ -68,8 +75,11 @@ emulator: setup ## Run the DigitalOcean emulator in the foreground (EMULATOR_POR
 emulator-clean: ## Remove what emulators' docker backing left behind (EMULATOR_CLEAN_ARGS=--all: cached images too)
 	@scripts/emulator-clean.sh $(EMULATOR_CLEAN_ARGS)
 
-demo: setup ## Start the emulator and run site.yml against it (inventories/local)
-	@echo "make demo: the DigitalOcean emulator and site.yml are not in the collection yet (issues 3 and 12)." >&2; exit 2
+demo: setup ## Start the emulator (docker backing) and run site.yml on inventories/local; prints the URL
+	@scripts/demo.sh
+
+demo-clean: ## Stop the demo's emulator (removing its droplets) and delete .cache/demo
+	@scripts/demo.sh clean
 
 clean: ## Remove local state (venv, caches, build output); keeps the droplet image
 	rm -rf .venv build collections .pytest_cache .ruff_cache tests/output .ansible

@@ -248,20 +248,26 @@ def test_errored_action_leaves_the_droplet_as_it_was(emulator, do_client):
 
 
 def test_one_action_at_a_time(emulator, do_client, monkeypatch):
-    monkeypatch.setattr(emulator.app.config, "delay_droplet", 0.4)
+    # Delays long enough that a loaded machine still sees the in-between state; the ends are
+    # polled for, not slept for.
+    def status_becomes(droplet_id, status):
+        deadline = time.monotonic() + 15
+        while do_client.droplets.get(droplet_id)["droplet"]["status"] != status:
+            assert time.monotonic() < deadline, f"droplet never became {status}"
+            time.sleep(0.1)
+
+    monkeypatch.setattr(emulator.app.config, "delay_droplet", 2.0)
     droplet = _create(do_client, "busy")
     assert do_client.droplets.get(droplet["id"])["droplet"]["status"] == "new"
     assert _refused(lambda: _act(do_client, droplet["id"], type="reboot")) == "Droplet already has a pending event."
-    time.sleep(0.5)
-    assert do_client.droplets.get(droplet["id"])["droplet"]["status"] == "active"
+    status_becomes(droplet["id"], "active")
 
-    monkeypatch.setattr(emulator.app.config, "delay_action", 0.4)
+    monkeypatch.setattr(emulator.app.config, "delay_action", 2.0)
     first = _act(do_client, droplet["id"], type="power_off")
     assert "pending event" in _refused(lambda: _act(do_client, droplet["id"], type="power_on"))
     assert do_client.droplets.get(droplet["id"])["droplet"]["status"] == "active", "no effect before completion"
-    time.sleep(0.5)
+    status_becomes(droplet["id"], "off")
     assert do_client.actions.get(first["id"])["action"]["status"] == "completed"
-    assert do_client.droplets.get(droplet["id"])["droplet"]["status"] == "off"
 
 
 def test_actions_on_tagged_droplets(emulator, do_client):
