@@ -13,10 +13,10 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 unexport DIGITALOCEAN_TOKEN DIGITALOCEAN_ACCESS_TOKEN DO_API_TOKEN
 
 PYTEST_WORKERS ?= 2
-# The scenarios `make molecule` runs, longest first (two run side by side). proxy and stack
-# are not in the default set yet: their full runs are still being proven (issues 9 and 10);
-# run them with `make molecule MOLECULE_SCENARIOS="proxy stack"`.
-MOLECULE_SCENARIOS ?= host backup monitoring testbed
+# The scenarios `make molecule` runs, longest first (two run side by side). stack is not in
+# the default set yet: it passes (about 19 minutes on a loaded 2-core machine) but must get
+# faster before it joins CI (issue 10); run it with `make molecule MOLECULE_SCENARIOS=stack`.
+MOLECULE_SCENARIOS ?= host backup proxy monitoring testbed
 
 .PHONY: help setup test lint ruff yamllint ansible-lint sanity changelog-lint role-docs role-docs-check unit integration molecule build emulator emulator-clean demo demo-clean e2e clean
 
