@@ -12,11 +12,12 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Tests never read the operator's own DigitalOcean credentials.
 unexport DIGITALOCEAN_TOKEN DIGITALOCEAN_ACCESS_TOKEN DO_API_TOKEN
 
-PYTEST_WORKERS ?= 2
 # The scenarios `make molecule` runs, longest first (two run side by side). stack is not in
 # the default set yet: it passes (about 19 minutes on a loaded 2-core machine) but must get
-# faster before it joins CI (issue 10); run it with `make molecule MOLECULE_SCENARIOS=stack`.
-MOLECULE_SCENARIOS ?= host backup proxy monitoring testbed
+# faster before it joins CI (issue 10); monitoring is out until a fresh install no longer keeps
+# the package default config's first scrapes (a race seen once in CI, issue 11). Run them with
+# `make molecule MOLECULE_SCENARIOS="stack monitoring"`.
+MOLECULE_SCENARIOS ?= host backup proxy testbed
 
 .PHONY: help setup test lint ruff yamllint ansible-lint sanity changelog-lint role-docs role-docs-check unit integration molecule build emulator emulator-clean demo demo-clean e2e clean
 
@@ -57,8 +58,17 @@ role-docs: ## Regenerate the variables section of every role's README from meta/
 unit: setup ## Fast tests: no containers
 	pytest tests/unit
 
-integration: setup ## Tests against the emulator and local containers (PYTEST_WORKERS processes, default 2)
-	pytest tests/integration -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
+# Two processes side by side: the tests with real docker backing in one (two emulators with
+# docker backing would both claim the default VPC ranges, which docker refuses to overlap),
+# everything else in the other. (pytest-xdist's loadgroup would do this, but its groups are
+# not applied under pytest 9.)
+integration: setup ## Tests against the emulator and local containers (docker-backed ones in a second process)
+	@mkdir -p .cache/suites; \
+	pytest tests/integration -m docker -p no:cacheprovider --durations=10 >.cache/suites/integration-docker.log 2>&1 & docker_pid=$$!; \
+	pytest tests/integration -m "not docker" --durations=10; api=$$?; \
+	wait $$docker_pid; docker=$$?; \
+	echo "---- tests with real docker backing (exit $$docker) ----"; cat .cache/suites/integration-docker.log; \
+	exit $$((api || docker))
 
 molecule: setup ## Every molecule scenario (MOLECULE_SCENARIOS), MOLECULE_JOBS at a time (default 2)
 	@scripts/molecule-all.sh $(MOLECULE_SCENARIOS)

@@ -16,17 +16,6 @@ def pytest_configure(config):
     )
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`--dist loadgroup`), every test with real docker backing runs on one worker.
-
-    Each worker starts its own emulator; two emulators with docker backing would both create
-    docker networks for the default VPC ranges, and docker refuses overlapping pools.
-    """
-    for item in items:
-        if item.get_closest_marker("docker"):
-            item.add_marker(pytest.mark.xdist_group("docker"))
-
-
 @pytest.fixture(scope="session")
 def repo() -> Path:
     """The checkout, which is also the collection root."""
