@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from tests.emulator.config import EmulatorConfig
-from tests.emulator.server import Emulator
+from tests.support.emulators import docker_backed_emulator
 
 
 def pytest_configure(config):
@@ -16,17 +13,5 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="module")
 def real_emulator(tmp_path_factory):
-    config = EmulatorConfig.from_env(
-        port=0, backing="docker", rate_per_minute=None, rate_per_hour=None, data_dir=tmp_path_factory.mktemp("emu")
-    )
-    emulator = Emulator(config).start()
-    yield emulator
-    emulator.stop()
-    instance = emulator.app.backends.docker.instance
-    left = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=io.seaworthy.emulator={instance}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert left == [], f"the emulator left containers behind: {left}"
+    with docker_backed_emulator(tmp_path_factory.mktemp("emu")) as emulator:
+        yield emulator
