@@ -23,6 +23,14 @@ def test_scrapes_the_node_exporter_on_its_vpc_address(droplet):
     ]
 
 
+def test_no_sample_from_the_package_default_targets(droplet):
+    """Debian's package scrapes localhost:9090/:9100 the moment it is installed; the role discards that."""
+    ever = droplet.prometheus("/api/v1/query", query="group by (job, instance) (last_over_time(up[1h]))")
+    targets = {(r["metric"]["job"], r["metric"]["instance"]) for r in ever["data"]["result"]}
+    assert {instance for job, instance in targets if job == "node"} == {f"{droplet.vpc_address}:9100"}
+    assert not {t for t in targets if t[1].startswith("localhost:")}, targets
+
+
 def test_the_alert_rules_are_loaded(droplet):
     groups = droplet.prometheus("/api/v1/rules")["data"]["groups"]
     alerts = {rule["name"] for group in groups for rule in group["rules"]}
