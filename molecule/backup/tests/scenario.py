@@ -6,16 +6,11 @@ import json
 import os
 import shlex
 import subprocess
-import time
 
-import testinfra
+from tests.support.molecule import container_host
 
 SCENARIO = os.environ["MOLECULE_SCENARIO_NAME"]
 TOOL = "seaworthy-backup"
-
-
-def container_host(name: str):
-    return testinfra.get_host(f"docker://molecule-{SCENARIO}-{name}")
 
 
 DROPLET = container_host("droplet-1")
@@ -50,16 +45,6 @@ def webhooks() -> list[dict]:
 
 def failures(job: str) -> list[dict]:
     return [h["body"] for h in webhooks() if h["path"] == "/hook" and h["body"]["job"] == job]
-
-
-def wait_for(predicate, timeout: float = 30, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def psql(database: str, sql: str) -> str:

@@ -6,7 +6,9 @@ Last in the run: it stops the database and uses a broken configuration.
 import json
 import time
 
-from scenario import DROPLET, SCENARIO, TOOL, backups, docker, failures, run, wait_for
+from scenario import DROPLET, SCENARIO, TOOL, backups, docker, failures, run
+
+from tests.support.molecule import wait_for
 
 INCOMPLETE_UPLOADS = (
     "import json, boto3; c = json.load(open('/etc/seaworthy-backup/config.json'))['s3'];"
@@ -24,7 +26,7 @@ def test_database_down_alerts_once_and_keeps_older_backups():
     try:
         result = run("systemctl start seaworthy-backup@app-db.service", expect=None)
         assert result.rc != 0
-        hooks = wait_for(lambda: failures("app-db")[already:], what="the failure webhook")
+        hooks = wait_for(lambda: failures("app-db")[already:], message="the failure webhook")
         assert hooks[0]["status"] == "failure" and hooks[0]["action"] == "run"
         assert "pg_dump exited" in hooks[0]["message"]
         # The OnFailure= unit ran and saw that the tool had reported this run itself.
@@ -35,7 +37,7 @@ def test_database_down_alerts_once_and_keeps_older_backups():
                 ).stdout.strip()
                 in ("inactive", "failed")
             ),
-            what="the notifier to finish",
+            message="the notifier to finish",
         )
         time.sleep(1)
         assert len(failures("app-db")) == already + 1
@@ -66,5 +68,5 @@ def test_a_run_the_tool_cannot_report_is_reported_by_the_notifier():
     # the OnFailure= unit reports the failed unit instead.
     result = run("systemctl start seaworthy-backup@not-a-job.service", expect=None)
     assert result.rc != 0
-    hooks = wait_for(lambda: failures("not-a-job"), what="the notifier's webhook")
+    hooks = wait_for(lambda: failures("not-a-job"), message="the notifier's webhook")
     assert len(hooks) == 1 and "seaworthy-backup@not-a-job.service failed" in hooks[0]["message"]

@@ -11,14 +11,12 @@ import ipaddress
 import os
 import secrets
 import shlex
-import sys
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
 import testinfra
 import testinfra.utils.ansible_runner
+
+from tests.support.molecule import container_host, tcp_probe
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 SCENARIO = os.environ["MOLECULE_SCENARIO_NAME"]
@@ -26,10 +24,6 @@ RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
 ATTACKER_KEY = "/root/.ssh/id_scenario"  # copied there by prepare.yml
 SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR"
 DEPLOY_USER = "deploy"
-
-
-def container_host(name: str):
-    return testinfra.get_host(f"docker://molecule-{SCENARIO}-{name}")
 
 
 @dataclass
@@ -118,34 +112,8 @@ class Attacker:
 
     def probe(self, address: str, port: int, timeout: float = 3.0, source: str | None = None) -> str:
         """'open', 'refused' or 'timeout' for a TCP connection from the attacker."""
-        bind = f"s.bind(({source!r}, 0))\n" if source else ""
-        script = (
-            "import socket\n"
-            f"s=socket.socket(); s.settimeout({timeout})\n"
-            f"{bind}"
-            f"try:\n s.connect(({address!r},{port})); print('open')\n"
-            "except ConnectionRefusedError: print('refused')\n"
-            "except OSError: print('timeout')\n"
-        )
-        return self.run(f"python3 -c {shlex.quote(script)}").stdout.strip()
+        return tcp_probe(self.host, address, port, timeout, source)
 
     def http_get(self, address: str, port: int) -> str:
         script = f"import urllib.request\nprint(urllib.request.urlopen('http://{address}:{port}/', timeout=3).status)\n"
         return self.run(f"python3 -c {shlex.quote(script)}").stdout.strip()
-
-
-def wait_for(predicate, timeout: float, interval: float = 1.0, message: str = "condition"):
-    """Poll until predicate() is truthy; return its value or fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {message}")
-        time.sleep(interval)
-
-
-def venv_tool(name: str) -> str:
-    candidate = Path(sys.executable).parent / name
-    return str(candidate) if candidate.exists() else name

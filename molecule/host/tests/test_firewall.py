@@ -1,7 +1,8 @@
 """UFW on every droplet, and Docker-published ports that do not bypass it."""
 
 import pytest
-from scenario import wait_for
+
+from tests.support.molecule import wait_for
 
 TEST_IMAGE = "seaworthy-test/usr-from-host:1"
 # No registry is reachable: the image is a tar of four symlinks (bin, lib,

@@ -6,21 +6,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from scenario import INVENTORY, venv_tool
+from scenario import INVENTORY
+
+from tests.support.molecule import run_playbook, venv_tool
 
 CONVERGE = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"
 
 
 def converge_with(extra_vars: dict, limit: str) -> tuple[int, dict]:
-    run = subprocess.run(  # noqa: S603 - fixed argv
-        [venv_tool("ansible-playbook"), "-i", INVENTORY, str(CONVERGE), "--limit", limit, "-e", json.dumps(extra_vars)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
-        timeout=300,
-        check=False,
-    )
-    return run.returncode, json.loads(run.stdout)
+    return run_playbook(CONVERGE, "--limit", limit, extra_vars=extra_vars, timeout=300)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ import json
 import subprocess
 
 import pytest
-from scenario import DEPLOY_USER, venv_tool
+from scenario import DEPLOY_USER
+
+from tests.support.molecule import venv_tool
 
 
 def test_deploy_user_logs_in_with_its_key(droplet, attacker):

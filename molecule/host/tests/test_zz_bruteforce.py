@@ -3,7 +3,9 @@
 import time
 from datetime import datetime
 
-from scenario import DEPLOY_USER, wait_for
+from scenario import DEPLOY_USER
+
+from tests.support.molecule import wait_for
 
 MAXRETRY = 5
 BANTIME = 20  # harden_fail2ban_bantime in molecule.yml

@@ -1,5 +1,11 @@
 """Fixtures of the monitoring scenario (the machines themselves are in scenario.py)."""
 
+import os
+import sys
+
+# scenario.py and the tests import tests.support.molecule from the project.
+sys.path.insert(0, os.environ["MOLECULE_PROJECT_DIRECTORY"])
+
 import pytest
 from scenario import Client, Droplet, droplet_named
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import sys
 import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import testinfra
 import testinfra.utils.ansible_runner
+
+from tests.support.molecule import container_host, tcp_probe
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 SCENARIO = os.environ["MOLECULE_SCENARIO_NAME"]
@@ -30,10 +30,6 @@ TEXTFILE_DIRECTORY = "/var/lib/prometheus/node-exporter"
 BACKUP_STATE_DIRECTORY = "/var/lib/seaworthy-backup"
 EXPORTER_PORT = 9100
 PROMETHEUS = "http://127.0.0.1:9090"
-
-
-def container_host(name: str):
-    return testinfra.get_host(f"docker://molecule-{SCENARIO}-{name}")
 
 
 @dataclass
@@ -105,36 +101,10 @@ class Client:
 
     def probe(self, address: str, port: int, timeout: float = 3.0, source: str | None = None) -> str:
         """'open', 'refused' or 'timeout' for a TCP connection from the client."""
-        bind = f"s.bind(({source!r}, 0))\n" if source else ""
-        script = (
-            "import socket\n"
-            f"s=socket.socket(); s.settimeout({timeout})\n"
-            f"{bind}"
-            f"try:\n s.connect(({address!r},{port})); print('open')\n"
-            "except ConnectionRefusedError: print('refused')\n"
-            "except OSError: print('timeout')\n"
-        )
-        return self.run(f"python3 -c {shlex.quote(script)}").stdout.strip()
+        return tcp_probe(self.host, address, port, timeout, source)
 
     def scrape(self, address: str, port: int = EXPORTER_PORT) -> str:
         script = f"import urllib.request\nprint(urllib.request.urlopen('http://{address}:{port}/metrics', timeout=5).read().decode())\n"
         result = self.run(f"python3 -c {shlex.quote(script)}")
         assert result.rc == 0, result.stderr
         return result.stdout
-
-
-def wait_for(predicate, timeout: float, interval: float = 1.0, message: str = "condition"):
-    """Poll until predicate() is truthy; return its value or fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {message}")
-        time.sleep(interval)
-
-
-def venv_tool(name: str) -> str:
-    candidate = Path(sys.executable).parent / name
-    return str(candidate) if candidate.exists() else name

@@ -2,7 +2,9 @@
 
 import time
 
-from scenario import BACKUP_STATE_DIRECTORY, EXPORTER_PORT, TEXTFILE_DIRECTORY, wait_for
+from scenario import BACKUP_STATE_DIRECTORY, EXPORTER_PORT, TEXTFILE_DIRECTORY
+
+from tests.support.molecule import wait_for
 
 
 def listening(droplet, port: int) -> set[str]:

@@ -4,7 +4,7 @@ import shlex
 import time
 from pathlib import Path
 
-from scenario import wait_for
+from tests.support.molecule import wait_for
 
 
 def test_listens_on_loopback_only(droplet):

@@ -1,11 +1,11 @@
 """The compose project: rendered and validated (no registry here to pull its images)."""
 
 import json
-import os
-import subprocess
 
 import pytest
-from scenario import INVENTORY, SCENARIO_DIRECTORY, venv_tool
+from scenario import SCENARIO_DIRECTORY
+
+from tests.support.molecule import failure_messages, run_playbook
 
 STACK = "/opt/monitoring"
 COMPOSE_VARIANT = "/tmp/monitoring-compose"  # noqa: S108 - inside the droplet
@@ -18,26 +18,7 @@ def compose_config(droplet, directory: str) -> dict:
 
 
 def converge(*args: str) -> tuple[int, dict]:
-    run = subprocess.run(  # noqa: S603 - fixed argv
-        [venv_tool("ansible-playbook"), "-i", INVENTORY, str(SCENARIO_DIRECTORY / "converge.yml"), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
-        timeout=300,
-        check=False,
-    )
-    return run.returncode, json.loads(run.stdout)
-
-
-def failure_messages(report: dict) -> list[str]:
-    return [
-        item.get("msg", "")
-        for play in report["plays"]
-        for task in play["tasks"]
-        for result in task["hosts"].values()
-        if result.get("failed")
-        for item in [result, *result.get("results", [])]
-    ]
+    return run_playbook(SCENARIO_DIRECTORY / "converge.yml", *args, timeout=300)
 
 
 def test_grafana_serves_the_proxy_on_loopback_under_grafana(droplet):

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
-import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import testinfra
 import testinfra.utils.ansible_runner
+
+from tests.support.molecule import container_host, failure_messages, run_playbook
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 SCENARIO = os.environ["MOLECULE_SCENARIO_NAME"]
@@ -27,10 +27,6 @@ SERVICES = json.loads((STATE / "services.json").read_text())
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
 PEBBLE_ROOT = "/root/pebble-root.pem"  # on the client (prepare.yml)
 GRAFANA_PASSWORD = "test-only-grafana-password"  # noqa: S105 - test fixture, as in converge.yml
-
-
-def container_host(name: str):
-    return testinfra.get_host(f"docker://molecule-{SCENARIO}-{name}")
 
 
 @dataclass
@@ -82,35 +78,11 @@ def add_a_record(name: str, address: str) -> None:
         pass
 
 
-def venv_tool(name: str) -> str:
-    candidate = Path(sys.executable).parent / name
-    return str(candidate) if candidate.exists() else name
-
-
 def converge(extra_vars: dict | None = None, *options: str) -> tuple[int, dict]:
     """Run converge.yml again (JSON report); returns the exit code and the report."""
-    argv = [venv_tool("ansible-playbook"), "-i", INVENTORY, str(CONVERGE), *options]
-    if extra_vars:
-        argv += ["-e", json.dumps(extra_vars)]
-    run = subprocess.run(  # noqa: S603 - fixed argv
-        argv,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
-        timeout=600,
-        check=False,
-    )
-    return run.returncode, json.loads(run.stdout)
+    return run_playbook(CONVERGE, *options, extra_vars=extra_vars)
 
 
 def failures(report: dict, host: str) -> list[str]:
     """The messages of the tasks that failed on host."""
-    found = []
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            result = task["hosts"].get(host, {})
-            if result.get("failed") or any(r.get("failed") for r in result.get("results", [])):
-                found.append(
-                    str(result.get("msg", "")) + " ".join(str(r.get("msg", "")) for r in result.get("results", []))
-                )
-    return found
+    return failure_messages(report, host)
