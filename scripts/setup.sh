@@ -60,7 +60,11 @@ req_sum=$(cat requirements.txt constraints.txt | sha256sum | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ "$(cat .venv/.requirements.sha256 2>/dev/null)" = "$req_sum" ]; then
   echo "up to date"
 else
-  python3 -m venv .venv
+  # ensurepip run by hand, so that its own error is printed when it fails (venv hides
+  # it); once more after a pause when it does (seen once: a transient failure while
+  # other processes were busy with the system's Python packages).
+  make_venv() { rm -rf .venv && python3 -m venv --without-pip .venv && .venv/bin/python3 -m ensurepip --upgrade --default-pip >/dev/null; }
+  make_venv || { echo "creating .venv failed; trying once more" >&2; sleep 5; make_venv; }
   # (this sandbox's pip.conf names index folders that do not exist; hide that noise)
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt \
     2> >(grep -v "^WARNING: Location .* is ignored" >&2)
