@@ -1,4 +1,5 @@
-"""Fixtures of the stack scenario: the droplet, HTTP inside it, playbook runs, the load generator."""
+"""Fixtures of the stack scenario: the droplets, HTTP inside them, the load balancer, playbook runs,
+the load generator."""
 
 from __future__ import annotations
 
@@ -18,14 +19,15 @@ sys.path.insert(0, str(PROJECT))
 from tests.benchmarks.zero_downtime_bench import Load  # noqa: E402
 
 SCENARIO = os.environ["MOLECULE_SCENARIO_NAME"]
-CONTAINER = f"molecule-{SCENARIO}-app-1"
 UPSTREAM = "http://127.0.0.1:8080"
+# Deploys and rollbacks go to app-1 alone unless a test names other hosts (the rolling one).
+FIRST = "app-1"
 
 
 class Droplet:
-    def __init__(self):
-        self.host = testinfra.get_host(f"docker://{CONTAINER}")
-        self.container = CONTAINER
+    def __init__(self, name: str = FIRST):
+        self.container = f"molecule-{SCENARIO}-{name}"
+        self.host = testinfra.get_host(f"docker://{self.container}")
 
     def run(self, command: str):
         return self.host.run(command)
@@ -63,8 +65,39 @@ class Droplet:
         return next(release for release in self.releases() if release != live)
 
     def load(self) -> Load:
-        # At most 100 requests a second, for as long as the deploy takes (bounded at 15 min).
-        return Load(self.container, UPSTREAM + "/", max_requests=90000, max_seconds=900, interval=0.01)
+        # At most 20 requests a second (a new connection each), for as long as the deploy takes
+        # (bounded at 15 min): enough to see any gap, light on a busy 2-core CI machine.
+        return Load(self.container, UPSTREAM + "/", max_requests=18000, max_seconds=900, interval=0.05)
+
+
+class LoadBalancer:
+    """The load balancer container (HAProxy health-checking both droplets): its stats and a load through it."""
+
+    def __init__(self):
+        self.container = f"molecule-{SCENARIO}-lb"
+
+    def servers(self) -> dict[str, dict]:
+        """The backend's servers from HAProxy's stats: {droplet: {"status": "UP", "chkdown": falls, ...}}."""
+        script = (
+            "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8404/stats;csv').read().decode())"
+        )
+        out = subprocess.run(  # noqa: S603 - our own argv
+            ["docker", "exec", self.container, "python3", "-c", script],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        header, *rows = out.strip().splitlines()
+        fields = header.lstrip("# ").split(",")
+        stats = [dict(zip(fields, row.split(","), strict=False)) for row in rows]
+        return {
+            row["svname"]: row
+            for row in stats
+            if row["pxname"] == "droplets" and row["svname"] not in ("FRONTEND", "BACKEND")
+        }
+
+    def load(self) -> Load:
+        return Load(self.container, "http://127.0.0.1:80/", max_requests=18000, max_seconds=900, interval=0.05)
 
 
 @pytest.fixture(scope="session")
@@ -72,10 +105,23 @@ def droplet() -> Droplet:
     return Droplet()
 
 
+@pytest.fixture(scope="session")
+def droplet2() -> Droplet:
+    return Droplet("app-2")
+
+
+@pytest.fixture(scope="session")
+def lb() -> LoadBalancer:
+    return LoadBalancer()
+
+
 def playbook(path: str | Path, **extra_vars) -> subprocess.CompletedProcess:
     argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(path)]
-    if extra_vars:
-        argv += ["-e", json.dumps(extra_vars)]
+    extra_vars.setdefault("stack_deploy_hosts", FIRST)
+    if extra_vars["stack_deploy_hosts"] == FIRST:
+        # app-1 alone, nobody loading the load balancer: no need to leave it (the rolling test does).
+        extra_vars.setdefault("stack_lb_drain_seconds", 0)
+    argv += ["-e", json.dumps(extra_vars)]
     # One stream: molecule's ansible.cfg sets display_failed_stderr, so a failed task's
     # message (the one the tests look for) goes to stderr.
     return subprocess.run(  # noqa: S603 - our own argv

@@ -1,8 +1,10 @@
-"""Releases on one droplet, in order: release 1 (converge), release 2 under load, three
-broken releases under load, rollback.yml, kept releases, the deploy lock.
+"""Releases, in order: release 1 (converge) on both droplets, release 2 as a rolling deploy
+behind the load balancer under load, then on app-1 alone three broken releases under load,
+rollback.yml, kept releases, the deploy lock.
 
 Every deploy here runs the scenario's converge.yml (playbooks/deploy.yml) with extra vars,
-while the load generator sends requests to stack_upstream: none may fail.
+while the load generator sends requests to stack_upstream (and through the load balancer):
+none may fail.
 """
 
 from __future__ import annotations
@@ -15,19 +17,41 @@ import pytest
 NOTE = "written before the deploys"
 
 
+def task_hosts(output: str) -> list[tuple[str, str]]:
+    """(task name, host) for each ok/changed result of a playbook's output, in order."""
+    played, task = [], ""
+    # Molecule sets ANSIBLE_FORCE_COLOR: results come wrapped in colour codes.
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines():
+        if match := re.match(r"TASK \[(?:[\w.]+ : )?(.*?)\]", line):
+            task = match[1]
+        elif match := re.match(r"(?:ok|changed): \[([\w-]+)\]", line):
+            played.append((task, match[1]))
+    return played
+
+
 def assert_no_failed_requests(numbers: dict) -> None:
     assert numbers["sent"] > 50, numbers
     assert numbers["failed"] == 0, numbers
 
 
-def test_release_1_is_live_behind_the_upstream(droplet):
-    live = droplet.live()
-    assert live["version"] == "1"
-    assert droplet.host.file("/opt/shop/current").linked_to == f"/opt/shop/releases/{live['release']}"
-    status, headers, body = droplet.http("/")
-    assert status == 200 and body["version"] == "1"
-    assert headers["x-seaworthy-release"] == live["release"]
-    assert droplet.host.service("seaworthy-shop-router.service").is_running
+def test_release_1_is_live_behind_the_upstream(droplet, droplet2, lb):
+    for host in (droplet, droplet2):
+        live = host.live()
+        assert live["version"] == "1"
+        assert host.host.file("/opt/shop/current").linked_to == f"/opt/shop/releases/{live['release']}"
+        status, headers, body = host.http("/")
+        assert status == 200 and body["version"] == "1"
+        assert headers["x-seaworthy-release"] == live["release"]
+        assert host.host.service("seaworthy-shop-router.service").is_running
+        status, _, body = host.http("/_seaworthy/up")
+        assert status == 200, body
+    # The lighter droplet: the web service alone.
+    names = droplet2.run("docker ps --format '{{.Names}}'").stdout.split()
+    assert len(names) == 1 and re.fullmatch(r"shop-(blue|green)-web-1-1", names[0]), names
+    deadline = time.monotonic() + 30
+    while {row["status"] for row in lb.servers().values()} != {"UP"} and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert {name: row["status"] for name, row in lb.servers().items()} == {"app-1": "UP", "app-2": "UP"}
 
 
 def test_secrets_and_ports_are_kept_close(droplet):
@@ -53,16 +77,36 @@ def test_accessories_workers_and_data(droplet):
     assert status == 201 and headers["x-app-version"] == "1", body
 
 
-def test_release_2_ships_with_zero_failed_requests(droplet, deploy):
+def test_release_2_rolls_over_both_droplets_with_zero_failed_requests(droplet, droplet2, lb, deploy):
+    """One droplet at a time (stack_serial=1): each leaves the load balancer while it switches
+    (its health check fails: HAProxy counts one fall, chkdown), comes back, then the next one
+    goes. Through the load balancer (no retries) and on app-1's own upstream, nothing fails."""
     before = droplet.host.file("/etc/shop/secrets/postgres_password").content_string
-    load = droplet.load()
+    falls = {name: int(row["chkdown"]) for name, row in lb.servers().items()}
+    load, through_lb = droplet.load(), lb.load()
     time.sleep(2)
-    result = deploy(stack_version="2")
+    result = deploy(stack_version="2", stack_serial=1, stack_deploy_hosts="role_web")
     time.sleep(2)
-    numbers = load.stop()
+    numbers, lb_numbers = load.stop(), through_lb.stop()
+    servers = lb.servers()
     assert result.returncode == 0, result.stdout[-4000:]
     assert_no_failed_requests(numbers)
+    assert_no_failed_requests(lb_numbers)
     assert set(numbers["versions"]) == {"1", "2"}, numbers
+    assert set(lb_numbers["versions"]) == {"1", "2"}, lb_numbers
+    # Each droplet left the pool exactly once, and both are back in it.
+    assert {name: int(row["chkdown"]) - falls[name] for name, row in servers.items()} == {"app-1": 1, "app-2": 1}, (
+        servers
+    )
+    assert {name: row["status"] for name, row in servers.items()} == {"app-1": "UP", "app-2": "UP"}, servers
+    # One at a time: app-1 was back (its deploy finished) before app-2 switched.
+    steps = [
+        (task, host)
+        for task, host in task_hosts(result.stdout)
+        if task.startswith(("Take the droplet out of the load balancer", "Let the load balancer take the droplet back"))
+    ]
+    assert [host for _, host in steps] == ["app-1", "app-1", "app-2", "app-2"], steps
+    assert droplet2.live()["version"] == "2" and droplet2.http("/")[2]["version"] == "2"
     assert droplet.live()["version"] == "2"
     assert droplet.http("/")[2]["version"] == "2"
     assert NOTE in droplet.http("/notes")[2]["notes"]
@@ -86,7 +130,8 @@ def test_a_broken_release_leaves_release_2_serving(droplet, deploy, extra, step)
     live = droplet.live()
     load = droplet.load()
     time.sleep(2)
-    result = deploy(stack_version="3", **extra)
+    # A healthy release answers within a second or two: 8 s is plenty to call these broken.
+    result = deploy(stack_version="3", stack_health_timeout=8, **extra)
     time.sleep(1)
     numbers = load.stop()
     assert result.returncode != 0
