@@ -71,8 +71,14 @@ integration: setup ## Tests against the emulator and local containers (docker-ba
 molecule: setup ## Every molecule scenario (MOLECULE_SCENARIOS), MOLECULE_JOBS at a time (default 2)
 	@scripts/molecule-all.sh $(MOLECULE_SCENARIOS)
 
-e2e: setup ## site.yml end to end on the emulator with real backing (inventories/local); not yet in `make test` (~40 min)
-	pytest tests/e2e -m e2e -p no:cacheprovider -s
+# One test module per inventory (local, teliporter, orbitflow-crm), each with its own emulator
+# (own networks, Spaces, DNS, Pebble), run side by side; every run's wall time, API calls and
+# SSH tasks land in .cache/e2e/timings.log, its ansible output in .cache/e2e/logs/.
+E2E_JOBS ?= 3
+e2e: setup ## site.yml end to end on the emulator with real backing: inventories local, teliporter, orbitflow-crm side by side
+	@mkdir -p .cache/e2e; : >.cache/e2e/timings.log; rc=0; \
+	pytest tests/e2e -m e2e -p no:cacheprovider -n $(E2E_JOBS) --dist loadfile --durations=5 || rc=$$?; \
+	echo "---- site.yml runs ----"; cat .cache/e2e/timings.log; exit $$rc
 
 build: setup ## Build the collection tarball into build/ and check what it contains
 	@scripts/build-collection.sh

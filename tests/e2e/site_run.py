@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,21 +19,44 @@ REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "tests" / "images" / "stack-test"
 
 
-def demo_image() -> tuple[str, Path]:
-    """The demo application image (the stack role's test app), built once and cached as an archive."""
+def cached_image(recipe: Path, name: str, cache: str) -> tuple[str, Path]:
+    """An image built FROM the local droplet image, cached as an archive under .cache/<cache>/ keyed by
+    a hash of the droplet image and the recipe (rebuilt only when either changes)."""
     script = (
         "set -euo pipefail; { docker image inspect -f '{{.Id}}' seaworthy/droplet:debian-13; "
-        f"cd '{RECIPE}' && find . -type f | sort | xargs sha256sum; }} | sha256sum | cut -c1-12"
+        f"cd '{recipe}' && find . -type f | sort | xargs sha256sum; }} | sha256sum | cut -c1-12"
     )
     digest = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout.strip()
-    image = f"seaworthy/stack-test:{digest}"
-    archive = REPO / ".cache" / "stack" / f"seaworthy_stack-test_{digest}.tar"
+    image = f"{name}:{digest}"
+    archive = REPO / ".cache" / cache / f"{name.replace('/', '_')}_{digest}.tar"
     if not archive.exists() or archive.stat().st_size == 0:
         archive.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["docker", "build", "-q", "-t", image, str(RECIPE)], check=True, capture_output=True)
+        subprocess.run(["docker", "build", "-q", "-t", image, str(recipe)], check=True, capture_output=True)
         subprocess.run(["docker", "save", "-o", f"{archive}.tmp", image], check=True)
         os.replace(f"{archive}.tmp", archive)
     return image, archive
+
+
+def demo_image() -> tuple[str, Path]:
+    """The demo application image (the stack role's test app), built once and cached as an archive."""
+    return cached_image(RECIPE, "seaworthy/stack-test", "stack")
+
+
+@contextmanager
+def emulator_for(data_dir: Path, image_map: str = "") -> Iterator:
+    """An emulator with real backing (its own networks, Spaces, DNS, Pebble), stopped at the end;
+    image_map boots the seed's image slugs (ubuntu-...) on the local droplet image."""
+    from tests.emulator.config import EmulatorConfig
+    from tests.emulator.server import Emulator
+
+    config = EmulatorConfig.from_env(
+        port=0, backing="docker", rate_per_minute=None, rate_per_hour=None, data_dir=data_dir, image_map=image_map
+    )
+    emulator = Emulator(config).start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
 
 
 @dataclass
@@ -102,6 +127,10 @@ def run_site(emulator, env: dict[str, str], inventory: str = "local", *args: str
         check=False,
     )
     seconds = time.monotonic() - start
+    logs = REPO / ".cache" / "e2e" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    label = "check" if "--check" in args else time.strftime("%H%M%S")
+    (logs / f"{inventory}-{label}.log").write_text(proc.stdout + "\n---- stderr ----\n" + proc.stderr)
     api_calls = len(emulator.requests(mark))
     try:
         output = json.loads(proc.stdout[proc.stdout.index("{") :]) if "{" in proc.stdout else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 
 from ..tls import ensure_tls
 from . import Backends
@@ -23,6 +24,10 @@ def make_docker_backends(config, store) -> Backends:
     compute = DockerCompute(docker, parse_image_map(config.image_map))
     backends = Backends(compute, DockerDatabases(docker, compute, store), MemoryStorage(), MemoryDns())
     backends.docker = docker
+    # Default VPC ranges: skip what other emulators on this engine hold, start at an
+    # offset of this instance's own (resources/_shared.py: _next_default_range).
+    offset = int(hashlib.sha256(docker.instance.encode()).hexdigest(), 16) % 64
+    store.vpc_range_hint = lambda: (offset, docker.taken_subnets())
     try:
         _start_services(config, store, docker, backends)
         backends.databases.dns = backends.dns  # database host names resolve (db.ondigitalocean.com)

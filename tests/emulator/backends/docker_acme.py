@@ -14,6 +14,11 @@
   (challenges are really checked), PEBBLE_WFE_NONCEREJECT=0 (Pebble would
   otherwise refuse 5% of nonces on purpose; real CAs do not, and certbot's
   retry of them only slows tests down).
+- retryAfter 0 for authorizations and orders: Pebble then sends no Retry-After
+  header. With a positive value it sends, at random, seconds or an HTTP date;
+  Debian's Caddy (2.6, acmez) accepts only seconds, fails the finalize on a date
+  and retries a minute later (seen as ~60 s of every Caddy certificate wait).
+  Real CAs finalize at once or send seconds.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ class PebbleAcme:
                 "tlsPort": 443,
                 "ocspResponderURL": "",
                 "externalAccountBindingRequired": False,
-                "retryAfter": {"authz": 1, "order": 1},
+                "retryAfter": {"authz": 0, "order": 0},
             }
         }
         self.container, self.address = start_service(

@@ -120,7 +120,10 @@ class Docker:
             taken = self.taken_subnets()
         for candidate in PUBLIC_POOL.subnets(new_prefix=PUBLIC_PREFIX):
             if not any(candidate.overlaps(t) for t in taken):
-                return self.network("public", str(candidate), internal=False)
+                try:
+                    return self.network("public", str(candidate), internal=False)
+                except DockerError:
+                    continue  # another emulator starting beside this one took it first
         raise DockerError("no free /20 left in 100.64.0.0/10 for the emulator's public network")
 
     # -- cleanup -------------------------------------------------------------------

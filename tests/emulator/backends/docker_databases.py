@@ -147,7 +147,9 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Seaworthy emulator"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            # X.509 caps a CN at 64 characters; a cluster's host name can be longer
+            # (<name>-do-user-<n>-0.<...>.db.ondigitalocean.com): clients check the SANs.
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
         ]
     )
 

@@ -26,9 +26,20 @@ def urn(kind: str, resource_id) -> str:
 
 
 def _next_default_range(store) -> str:
-    """A /20 in 10.0.0.0/8 that overlaps no VPC of the account (DigitalOcean's default size)."""
+    """A /20 in 10.0.0.0/8 that overlaps no VPC of the account (DigitalOcean's default size).
+
+    A real backing may hook the choice (`store.vpc_range_hint`: a callable giving a start
+    offset among the candidates and the ranges taken outside this emulator): the docker
+    backing skips the networks other emulators on the same engine hold and starts each
+    instance elsewhere, so emulators running side by side do not pick the same range."""
     taken = [ipaddress.ip_network(v["ip_range"]) for v in store.all("vpcs")]
-    for candidate in ipaddress.ip_network("10.100.0.0/14").subnets(new_prefix=20):
+    candidates = list(ipaddress.ip_network("10.100.0.0/14").subnets(new_prefix=20))
+    hint = getattr(store, "vpc_range_hint", None)
+    if hint is not None:
+        offset, elsewhere = hint()
+        taken += elsewhere
+        candidates = candidates[offset % len(candidates) :] + candidates[: offset % len(candidates)]
+    for candidate in candidates:
         if not any(candidate.overlaps(t) for t in taken):
             return str(candidate)
     raise ApiError(422, "no free private range left for a new VPC")
