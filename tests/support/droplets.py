@@ -70,3 +70,28 @@ def start(owner: str, network: str | None = None, extra: list[str] | None = None
     cmd += docker_run_args() + (extra or []) + [run_spec()["image"]]
     subprocess.run(cmd, capture_output=True, text=True, check=True)
     return Droplet(name)
+
+
+def address(droplet: dict, kind: str = "public") -> str:
+    """A droplet's IPv4 address of a kind ("public" or "private") from its API representation."""
+    return next(n["ip_address"] for n in droplet["networks"]["v4"] if n["type"] == kind)
+
+
+def ssh(key, ip: str, command: str, *, check: bool = True, timeout: float = 120, input: str | None = None):
+    """Run a command as root on a droplet over real SSH (the key the emulator's cloud-init installed).
+
+    With check, a non-zero exit fails with the command and everything it printed.
+    """
+    options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    options += ["-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"]
+    proc = subprocess.run(
+        ["ssh", "-i", str(key), *options, f"root@{ip}", command],
+        input=input,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"on {ip}: {command}\nexit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc

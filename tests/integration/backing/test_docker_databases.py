@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.support.droplets import address, ssh
+
 pytestmark = pytest.mark.docker
 
 DROPLET = {"region": "nyc3", "size": "s-1vcpu-1gb", "image": "debian-13-x64"}
@@ -35,38 +37,6 @@ ONLINE_TIMEOUT = 600  # the first run builds the server images (about 1 min each
 
 
 # -- helpers -----------------------------------------------------------------------------
-def ssh(key, ip, command, check=True, timeout=300, input=None):
-    proc = subprocess.run(
-        [
-            "ssh",
-            "-i",
-            str(key),
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "ConnectTimeout=10",
-            "-o",
-            "LogLevel=ERROR",
-            f"root@{ip}",
-            command,
-        ],
-        input=input,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"on {ip}: {command}\nexit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def address(droplet, kind="public"):
-    return next(n["ip_address"] for n in droplet["networks"]["v4"] if n["type"] == kind)
-
-
 def wait_active(client, droplet_id, timeout=180):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from tests.support.droplets import address, ssh
+
 pytestmark = pytest.mark.docker
 
 SIZE = {"region": "nyc3", "size": "s-1vcpu-1gb", "image": "debian-13-x64"}
@@ -20,34 +22,6 @@ def wait_active(client, droplet_id, timeout=120):
             return droplet
         time.sleep(0.5)
     raise AssertionError(f"droplet {droplet_id} not active after {timeout} s")
-
-
-def address(droplet, kind="public"):
-    return next(n["ip_address"] for n in droplet["networks"]["v4"] if n["type"] == kind)
-
-
-def ssh(key, ip, command, check=True, timeout=120):
-    return subprocess.run(
-        [
-            "ssh",
-            "-i",
-            str(key),
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "ConnectTimeout=10",
-            "-o",
-            "LogLevel=ERROR",
-            f"root@{ip}",
-            command,
-        ],
-        capture_output=True,
-        text=True,
-        check=check,
-        timeout=timeout,
-    )
 
 
 def can_connect(key, from_ip, to_ip, port):

@@ -26,6 +26,7 @@ from pathlib import Path
 import pydo
 import pytest
 
+from tests.support.droplets import address, ssh
 from tests.support.playbooks import run_tasks
 
 REPO = Path(__file__).resolve().parents[3]
@@ -143,35 +144,6 @@ sock.sendall(message(b"X", b""))
 """
 
 
-def ssh(key, ip, command, stdin=None, check=True):
-    return subprocess.run(
-        [
-            "ssh",
-            "-i",
-            str(key),
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "ConnectTimeout=10",
-            "-o",
-            "LogLevel=ERROR",
-            f"root@{ip}",
-            command,
-        ],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=check,
-        timeout=120,
-    )
-
-
-def public_ip(droplet):
-    return next(n["ip_address"] for n in droplet["networks"]["v4"] if n["type"] == "public")
-
-
 def wait_active(client, droplet_id, timeout=180):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -212,8 +184,8 @@ def hosts(real_emulator, tmp_path_factory):
 
 
 def run_client(key, droplet, uri, sql, check=True):
-    ssh(key, public_ip(droplet), "cat > /root/pgclient.py", stdin=PG_CLIENT)
-    return ssh(key, public_ip(droplet), f"python3 /root/pgclient.py '{uri}' \"{sql}\"", check=check)
+    ssh(key, address(droplet), "cat > /root/pgclient.py", input=PG_CLIENT)
+    return ssh(key, address(droplet), f"python3 /root/pgclient.py '{uri}' \"{sql}\"", check=check)
 
 
 def test_app_droplet_reaches_the_pool_with_verify_full_and_outsiders_are_refused(real_emulator, hosts, tmp_path):
@@ -255,7 +227,7 @@ def test_app_droplet_reaches_the_pool_with_verify_full_and_outsiders_are_refused
     assert provisioned.rc == 0, json.dumps(provisioned.tasks, indent=1)[:4000]
     info = provisioned.result("info")
     for droplet in (web, outsider):
-        ssh(key, public_ip(droplet), "cat > /root/db-ca.pem", stdin=info["ca_certificate"])
+        ssh(key, address(droplet), "cat > /root/db-ca.pem", input=info["ca_certificate"])
 
     owner_uri = info["uris"]["private"].replace("/defaultdb?", "/app?")
     run_client(key, web, owner_uri, "GRANT CREATE ON SCHEMA public TO app")
