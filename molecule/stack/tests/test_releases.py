@@ -43,7 +43,7 @@ def test_release_1_is_live_behind_the_upstream(droplet, droplet2, lb):
         assert status == 200 and body["version"] == "1"
         assert headers["x-seaworthy-release"] == live["release"]
         assert host.host.service("seaworthy-shop-router.service").is_running
-        status, _, body = host.http("/_seaworthy/up")
+        status, _headers, body = host.http("/_seaworthy/up")
         assert status == 200, body
     # The lighter droplet: the web service alone.
     names = droplet2.run("docker ps --format '{{.Names}}'").stdout.split()
@@ -105,7 +105,7 @@ def test_release_2_rolls_over_both_droplets_with_zero_failed_requests(droplet, d
         for task, host in task_hosts(result.stdout)
         if task.startswith(("Take the droplet out of the load balancer", "Let the load balancer take the droplet back"))
     ]
-    assert [host for _, host in steps] == ["app-1", "app-1", "app-2", "app-2"], steps
+    assert [host for _task, host in steps] == ["app-1", "app-1", "app-2", "app-2"], steps
     assert droplet2.live()["version"] == "2" and droplet2.http("/")[2]["version"] == "2"
     assert droplet.live()["version"] == "2"
     assert droplet.http("/")[2]["version"] == "2"
