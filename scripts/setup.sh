@@ -5,7 +5,8 @@
 #   2. a running Docker engine (systemd when it is PID 1, else dockerd in the background);
 #   3. .venv with the pinned Python requirements, rebuilt only when they change;
 #   4. the checkout resolvable as the collection seaworthy.digitalocean;
-#   5. the local Debian 13 "droplet" image, rebuilt only when its recipe changes.
+#   5. the local Debian 13 "droplet" image and the emulator's images built from it
+#      (services, managed databases), each rebuilt only when its recipe changes.
 # A second run does no work beyond checking, and takes seconds.
 set -euo pipefail
 
@@ -85,5 +86,11 @@ echo "$link -> $top"
 # --- 5. Local droplet image ---------------------------------------------------
 step "Droplet image"
 scripts/build-droplet-image.sh
+
+# Built FROM the droplet image, each rebuilt only when its recipe changes: the emulator's
+# services (moto S3, DNS, Pebble) and its managed-database servers, which the emulator,
+# the molecule scenarios and the backup tool's container test all start.
+step "Emulator images"
+.venv/bin/python -m tests.emulator.images services postgres mariadb
 
 step "Setup complete"
