@@ -12,10 +12,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Tests never read the operator's own DigitalOcean credentials.
 unexport DIGITALOCEAN_TOKEN DIGITALOCEAN_ACCESS_TOKEN DO_API_TOKEN
 
-# The scenarios `make molecule` runs, longest first (two run side by side). stack is not in
-# the default set yet: it passes (about 19 minutes on a loaded 2-core machine) but must get
-# faster before it joins CI (issue 10). Run it with `make molecule MOLECULE_SCENARIOS=stack`.
-MOLECULE_SCENARIOS ?= host backup proxy monitoring testbed
+# The scenarios `make molecule` runs, longest first (two run side by side).
+MOLECULE_SCENARIOS ?= host stack proxy backup monitoring testbed
 
 .PHONY: help setup test lint ruff yamllint ansible-lint sanity changelog-lint role-docs role-docs-check unit integration molecule build emulator emulator-clean demo demo-clean e2e clean
 
