@@ -172,6 +172,12 @@ def report(title: str, load: dict, started_at: float, deploy_seconds: float | No
             f"last answer of {old} at {versions[old]['last'] - started_at:.2f} s; "
             f"gap between them {max(0.0, first_new - versions[old]['last']) * 1000:.0f} ms"
         )
+    else:
+        # The load hit a bound before the change landed: the switch was not measured.
+        print(
+            f"NOT MEASURED: no answer of release {new} before the load stopped "
+            f"(it ended after {load['sent']} requests / {load['seconds']} s); raise --requests or --seconds"
+        )
     print(f"longest time without a successful answer: {load['longest_gap_ms']} ms")
     print("answers per version: " + ", ".join(f"{v}={d['count']}" for v, d in versions.items()))
     if deploy_seconds is not None:
@@ -253,8 +259,10 @@ def plain_compose_run(container: str, old: str, new: str, requests: int, seconds
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=20000, help="at most this many requests per run")
-    parser.add_argument("--seconds", type=float, default=180, help="at most this long per run")
+    # About 400 requests a second on 2 cores: 150,000 outlasts a deploy (about 110 s under load);
+    # --seconds is the bound that normally ends a run.
+    parser.add_argument("--requests", type=int, default=150000, help="at most this many requests per run")
+    parser.add_argument("--seconds", type=float, default=300, help="at most this long per run")
     parser.add_argument("--keep", action="store_true", help="keep a scenario this script brought up")
     args = parser.parse_args()
 
