@@ -95,3 +95,27 @@ def ssh(key, ip: str, command: str, *, check: bool = True, timeout: float = 120,
     if check and proc.returncode != 0:
         raise AssertionError(f"on {ip}: {command}\nexit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def ready_for_ssh(key, ip: str, timeout: float = 120) -> str:
+    """Wait until root can log in and cloud-init has finished; return ip.
+
+    sshd answers (the droplet is `active`) before cloud-init has installed the keys, and
+    cloud-init's last stages may still restart sshd after the first login works: a command
+    run then fails with ssh's exit 255. So wait for `cloud-init status --wait` as well, then
+    log in once more.
+    """
+    deadline = time.monotonic() + timeout
+    while ssh(key, ip, "cloud-init status --wait >/dev/null 2>&1; true", check=False, timeout=60).returncode != 0:
+        assert time.monotonic() < deadline, f"no SSH login to {ip} after {timeout} s"
+        time.sleep(1)
+    while ssh(key, ip, "true", check=False, timeout=30).returncode != 0:
+        assert time.monotonic() < deadline, f"SSH to {ip} stopped answering after cloud-init finished"
+        time.sleep(1)
+    return ip
+
+
+def trust_emulator_ca(key, ip: str, ca_file) -> None:
+    """Install the emulator's test CA in a droplet's trust store (Spaces' and Pebble's TLS come from it)."""
+    target = "/usr/local/share/ca-certificates/seaworthy-emulator.crt"
+    ssh(key, ip, f"cat > {target} && update-ca-certificates >/dev/null", input=Path(ca_file).read_text(), timeout=60)

@@ -10,9 +10,9 @@ from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from tests.emulator.backends.docker_dns import resolve
+from tests.support.droplets import ready_for_ssh, trust_emulator_ca
 
 from .test_docker_droplets import SIZE, address, ssh, wait_active
-from .test_docker_spaces import ready_for_ssh, trust_emulator_ca
 
 pytestmark = pytest.mark.docker
 

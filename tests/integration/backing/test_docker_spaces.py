@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import time
 import urllib.request
-from pathlib import Path
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+
+from tests.support.droplets import ready_for_ssh, trust_emulator_ca
 
 from .test_docker_droplets import SIZE, address, ssh, wait_active
 
@@ -43,23 +42,6 @@ def refused(call, *args, **kwargs) -> str:
     with pytest.raises(ClientError) as failure:
         call(*args, **kwargs)
     return failure.value.response["Error"]["Code"]
-
-
-def ready_for_ssh(key, ip, timeout=120):
-    """Wait until root can log in: sshd answers (the droplet is `active`) before cloud-init has installed the keys."""
-    deadline = time.monotonic() + timeout
-    while ssh(key, ip, "true", check=False, timeout=30).returncode != 0:
-        assert time.monotonic() < deadline, f"no SSH login to {ip} after {timeout} s"
-        time.sleep(1)
-    return ip
-
-
-def trust_emulator_ca(key, ip, ca_file):
-    """Install the emulator's test CA in a droplet's trust store (Spaces' and Pebble's TLS come from it)."""
-    target = "/usr/local/share/ca-certificates/seaworthy-emulator.crt"
-    command = ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
-    command += ["-o", "LogLevel=ERROR", f"root@{ip}", f"cat > {target} && update-ca-certificates >/dev/null"]
-    subprocess.run(command, input=Path(ca_file).read_bytes(), check=True, capture_output=True, timeout=60)
 
 
 def test_a_bucket_accepts_and_returns_objects(docker_emulator, docker_client):
