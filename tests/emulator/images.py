@@ -1,13 +1,13 @@
 """Build the emulator's cached images when missing or stale, from the command line.
 
-The emulator builds them lazily, on the first call that needs one. Molecule scenarios that
-start the same containers without an emulator (moto S3, Pebble, the managed-style database
-servers) call this first, so a scenario passes on a fresh machine whatever ran before it:
+The emulator builds them lazily, on the first call that needs one. Molecule scenarios and
+the backup tool's container test start the same containers without an emulator (moto S3,
+Pebble, the managed-style database servers), so `make setup` builds them first:
 
     python -m tests.emulator.images services postgres mariadb
 
-Each build is the emulator's own (same recipe hash, labels and cross-process lock), so a
-scenario and an emulator starting side by side build an image once.
+Each build is the emulator's own (same recipe hash, labels and cross-process lock), so
+setups and emulators starting side by side build an image once.
 """
 
 from __future__ import annotations
@@ -24,15 +24,16 @@ NAMES = ("services", "postgres", "mariadb")
 
 def ensure(names: list[str]) -> list[str]:
     docker = Docker("images")
-    built = []
+    databases = DockerDatabases(docker, compute=None, store=None)
+    images = []
     for name in names:
         if name == "services":
-            built.append(ensure_image(docker))
+            images.append(ensure_image(docker))
         else:
             flavour = POSTGRES if name == "postgres" else MARIADB
-            DockerDatabases(docker, compute=None, store=None).ensure_image(flavour)
-            built.append(flavour.image)
-    return built
+            databases.ensure_image(flavour)
+            images.append(flavour.image)
+    return images
 
 
 def main(argv: list[str] | None = None) -> int:
