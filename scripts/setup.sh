@@ -12,6 +12,9 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# `make` puts .venv/bin first on PATH; the venv is built from the system's Python,
+# and a rebuild deletes .venv/bin/python3 before it makes a new one.
+PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$top/.venv/bin" | paste -sd: -)
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
@@ -82,6 +85,10 @@ if [ "$(readlink "$link" 2>/dev/null)" != "../../.." ]; then
   ln -s ../../.. "$link"
 fi
 echo "$link -> $top"
+# Mitogen's strategy plugins (ansible.cfg: strategy_plugins = ./.venv/mitogen-strategy).
+mitogen=$(.venv/bin/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy
+[ "$(readlink .venv/mitogen-strategy 2>/dev/null)" = "$mitogen" ] || ln -sfn "$mitogen" .venv/mitogen-strategy
+echo ".venv/mitogen-strategy -> $mitogen"
 
 # --- 5. Local droplet image ---------------------------------------------------
 step "Droplet image"
