@@ -57,10 +57,12 @@ unit: setup ## Fast tests: no containers
 # Two processes side by side: the tests with real docker backing in one (two emulators with
 # docker backing would both claim the default VPC ranges, which docker refuses to overlap),
 # everything else in the other. (pytest-xdist's loadgroup would do this, but its groups are
-# not applied under pytest 9.)
-integration: setup ## Tests against the emulator and local containers (docker-backed ones in a second process)
-	@mkdir -p .cache/suites; \
-	pytest tests/integration -m docker -p no:cacheprovider --durations=10 >.cache/suites/integration-docker.log 2>&1 & docker_pid=$$!; \
+# not applied under pytest 9.) The docker process ends with site.yml end to end on
+# inventories/local (tests/e2e/test_site_local.py; `make e2e` runs the seeds too).
+integration: setup ## Tests against the emulator and local containers (docker-backed ones, then site.yml end to end, in a second process)
+	@mkdir -p .cache/suites .cache/e2e; \
+	pytest tests/integration tests/e2e/test_site_local.py -m docker -p no:cacheprovider --durations=10 \
+	  >.cache/suites/integration-docker.log 2>&1 & docker_pid=$$!; \
 	pytest tests/integration -m "not docker" --durations=10; api=$$?; \
 	wait $$docker_pid; docker=$$?; \
 	echo "---- tests with real docker backing (exit $$docker) ----"; cat .cache/suites/integration-docker.log; \
