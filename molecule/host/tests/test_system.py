@@ -26,6 +26,15 @@ def test_unattended_upgrades_pick_the_security_archive(droplet):
         assert pending <= set(planned[-1].split()), pending - set(planned[-1].split())
 
 
+def test_the_first_run_upgraded_every_package(droplet):
+    # The guides' `apt update && apt upgrade -y`: the droplet image predates updates in
+    # trixie-security and trixie-updates; converge upgraded them once and left its marker.
+    host = droplet.host
+    assert host.file("/var/lib/seaworthy/harden-first-upgrade").is_file
+    pending = [line for line in host.run("apt list --upgradable 2>/dev/null").stdout.splitlines() if "/" in line]
+    assert not pending, pending
+
+
 def test_sudo_rights_of_the_deploy_user(droplet):
     sudoers = droplet.host.file("/etc/sudoers.d/seaworthy-deploy-user")
     assert sudoers.mode == 0o440
