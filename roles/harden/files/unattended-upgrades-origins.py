@@ -37,7 +37,8 @@ def cache_key():
     digest = hashlib.sha256(json.dumps([apt_pkg.config.value_list(name) for name in SETTINGS]).encode())
     for pattern in WATCHED:
         for path in sorted(glob.glob(pattern)):
-            if os.path.isfile(path):
+            # An empty file counts as none (apt tools create an empty sources.list).
+            if os.path.isfile(path) and os.path.getsize(path) > 0:
                 with open(path, "rb") as handle:
                     digest.update(path.encode() + b"\0" + hashlib.sha256(handle.read()).digest())
     for path in sorted(glob.glob(RELEASES)):
