@@ -4,7 +4,7 @@
 #   1. Debian packages (docker.io, debootstrap, ...), installed only when missing;
 #   2. a running Docker engine (systemd when it is PID 1, else dockerd in the background);
 #   3. .venv with the pinned Python requirements, rebuilt only when they change,
-#      and ansible-core's run_command race fixed (scripts/patch-ansible-core.py);
+#      with two small fixes to ansible-core and Mitogen (scripts/patch-dependencies.py);
 #   4. the checkout resolvable as the collection seaworthy.digitalocean;
 #   5. the local Debian 13 "droplet" image and the emulator's images built from it
 #      (services, managed databases), each rebuilt only when its recipe changes.
@@ -76,9 +76,9 @@ else
   echo "$req_sum" > .venv/.requirements.sha256
   echo "installed $(wc -l < constraints.txt) pinned packages"
 fi
-# A one-line fix to the pinned ansible-core: run_command could sleep a second after a
-# command had already finished (the script says why; checked on every run, a no-op once done).
-.venv/bin/python scripts/patch-ansible-core.py
+# Two small fixes to the pinned ansible-core and Mitogen, until they ship them (the script
+# says what and why; checked on every run, a no-op once done).
+.venv/bin/python scripts/patch-dependencies.py
 
 # --- 4. The checkout as the collection ----------------------------------------
 step "Collection link"
