@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Two small fixes to pinned dependencies, each a few lines, until their projects make them.
 
 1. ansible-core (2.11 to 2.19.14 at least): AnsibleModule.run_command can sleep a second

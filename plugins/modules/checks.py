@@ -43,10 +43,13 @@ options:
         type: raw
 attributes:
   check_mode:
+    description: Evaluates the same in check mode; it never changes anything.
     support: full
   diff_mode:
+    description: Has no diff to show.
     support: none
   action:
+    description: Runs on the controller as an action plugin.
     support: full
 author:
   - Seaworthy maintainers (@seaworthy)
