@@ -318,9 +318,16 @@ def _create_one(ctx, name: str, plan: _Plan, vpc: dict) -> tuple[dict, dict]:
     ctx.store.put("droplets", droplet_id, droplet)
     if plan.policy:
         _set_backups(ctx.store, droplet, plan.policy)
-    ctx.backends.compute.create(
-        droplet, user_data=plan.user_data, ssh_public_keys=[k["public_key"] for k in plan.keys], vpc=vpc
-    )
+    try:
+        ctx.backends.compute.create(
+            droplet, user_data=plan.user_data, ssh_public_keys=[k["public_key"] for k in plan.keys], vpc=vpc
+        )
+    except Exception:
+        # The backing could not start it (a VPC range another emulator holds, a missing image):
+        # the request fails, and no droplet is left listed as `new`, never to boot, for a client
+        # that looks again before re-sending its create to find and wait on.
+        _destroy(ctx, droplet)
+        raise
 
     def failed() -> None:
         # An errored create leaves nothing behind to bill.

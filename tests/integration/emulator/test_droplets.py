@@ -367,3 +367,19 @@ def test_actions_the_spec_cannot_express(tmp_path):
         assert "cannot be run on tagged Droplets" in message
         for droplet in tagged:
             assert [a["type"] for a in client.droplet_actions.list(droplet["id"])["actions"]] == ["create"]
+
+
+def test_a_create_the_backing_cannot_start_fails_and_leaves_no_droplet(emulator, monkeypatch):
+    import pydo
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("no network for this VPC range")
+
+    monkeypatch.setattr(emulator.app.backends.compute, "create", refuse)
+    client = pydo.Client(
+        token=emulator.token, endpoint=emulator.url, connection_verify=str(emulator.ca_bundle), retry_total=0
+    )
+    with pytest.raises(HttpResponseError) as info:
+        client.droplets.create({"name": "web-1", **BASE})
+    assert info.value.status_code == 500
+    assert client.droplets.list()["droplets"] == []
